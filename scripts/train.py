@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Train a seq2seq model that restores (or strips) inline {{TAG}}..{{/TAG}} annotations.
+
+Reads a CSV of sentence pairs, builds fastText-initialised embeddings, runs lr_find (unless
+--lr is given) and fit_one_cycle, and writes to --out: export.pkl (load it with
+scripts/predict.py or seq2seq.learner.load_seq2seq), metrics.json, history.csv, lr_find.png
+and losses.png. With no arguments it trains on the bundled data/sample.csv.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seq2seq.cli import run  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--csv", default="data/sample.csv", help="CSV of sentence pairs (UTF-8, with a header)")
+    p.add_argument("--src", default="orig_text", help="source column (the model reads it)")
+    p.add_argument("--tgt", default="annotated_text",
+                   help="target column (the model writes it); swap --src/--tgt to learn to strip tags")
+    p.add_argument("--lang", default="en", help="spaCy language code for tokenization (e.g. en, es)")
+    p.add_argument("--vectors", help="pretrained fastText .bin or .vec file (e.g. cc.en.300.bin); "
+                                     "default: train fastText on the training text")
+    p.add_argument("--epochs", type=int, default=10, help="epochs of fit_one_cycle")
+    p.add_argument("--lr", type=float, help="maximum learning rate; default: the one lr_find suggests")
+    p.add_argument("--bs", type=int, default=64, help="batch size")
+    p.add_argument("--emb-size", type=int, default=300, help="embedding size (= decoder hidden size, tied weights); "
+                                                            "must match --vectors' dimension")
+    p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
+    p.add_argument("--layers", type=int, default=2, help="recurrent layers in encoder and decoder")
+    p.add_argument("--attention", action="store_true", help="bidirectional encoder + additive attention")
+    p.add_argument("--tf-floor", type=float, default=1.0,
+                   help="teacher forcing: probability of feeding the truth decays linearly from 1 to this")
+    p.add_argument("--tf-epochs", type=float, default=5, help="epochs over which teacher forcing decays")
+    p.add_argument("--seed", type=int, default=42, help="random seed (split, init, fastText)")
+    p.add_argument("--valid-pct", type=float, default=0.1, help="share of rows held out for validation")
+    p.add_argument("--out", default="models/sample", help="output folder")
+    a = p.parse_args(argv)
+    for name in ("epochs", "bs", "emb_size", "hidden", "layers"):
+        if getattr(a, name) < 1: p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if not 0 < a.valid_pct < 1: p.error("--valid-pct must be between 0 and 1")
+    if a.lr is not None and a.lr <= 0: p.error("--lr must be > 0")
+    return a
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    from seq2seq.model import ModelConfig
+    from seq2seq.training import TrainConfig, train
+    from seq2seq.utils import seed_everything
+    seed_everything(a.seed)
+    cfg = TrainConfig(csv=a.csv, out=a.out, src=a.src, tgt=a.tgt, lang=a.lang, vectors=a.vectors,
+                      epochs=a.epochs, lr=a.lr, bs=a.bs, valid_pct=a.valid_pct, seed=a.seed,
+                      model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers,
+                                        attention=a.attention),
+                      pr_force=(1.0, a.tf_floor, a.tf_epochs))
+    res = train(cfg)
+    print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float)))
+    print(f"model written to {Path(a.out) / 'export.pkl'}")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,182 @@
+"""Sentence pairs -> fastai data: reading CSVs safely, `Seq2SeqTextList`, `Seq2SeqDataBunch`.
+
+A batch is `((src, tgt_in), tgt_out)`: `src` (bs, sl) right-padded source ids, `tgt_in` the
+target from BOS without its last token and `tgt_out` the target shifted by one (ending in
+EOS), both (bs, tl). The model reads `(src, tgt_in)`; loss and metrics compare with `tgt_out`.
+"""
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from . import compat  # noqa: F401  (before fastai)
+from fastai.basic_data import DataBunch
+from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler, TextList, TokenizeProcessor
+from fastai.text.transform import Tokenizer, Vocab
+
+from .tags import MARKER_RE, check_column, is_marker
+from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
+
+__all__ = ["DataError", "read_pairs", "Seq2SeqTextList", "Seq2SeqDataBunch", "seq2seq_collate",
+           "seq2seq_data", "make_vocab"]
+
+
+class DataError(ValueError):
+    "Bad input data; the message names the file, column or row."
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    "Read a CSV as strings, turning pandas' errors into one clear line."
+    if not path.is_file(): raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 (byte {e.start}: {e.reason}); re-save it as UTF-8") from e
+    except pd.errors.EmptyDataError as e:
+        raise DataError(f"{path}: the file has no header or rows") from e
+    except pd.errors.ParserError as e:
+        raise DataError(f"{path}: not a valid CSV ({e})") from e
+
+
+def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *,
+               check_tags: bool = True, verbose: bool = True) -> pd.DataFrame:
+    """Load sentence pairs, validated.
+
+    Args:
+        csv_or_df: a CSV path or a DataFrame.
+        src, tgt: the source and target column names.
+        check_tags: validate the inline tags of every column that holds them (`tgt` for the
+            restore task, `src` too when it holds markers).
+    Returns the frame with rows whose `src` or `tgt` cell is empty/NaN dropped (counted in
+    `df.attrs['dropped']`). Raises `DataError`/`TagError` naming the file, column and row.
+    """
+    name = str(csv_or_df) if not isinstance(csv_or_df, pd.DataFrame) else "dataframe"
+    df = csv_or_df if isinstance(csv_or_df, pd.DataFrame) else _read_csv(Path(csv_or_df))
+    missing = [c for c in (src, tgt) if c not in df.columns]
+    if missing:
+        raise DataError(f"{name}: missing column(s) {', '.join(map(repr, missing))}; "
+                        f"the file has {', '.join(map(repr, map(str, df.columns)))}")
+    if len(df) == 0: raise DataError(f"{name}: no rows")
+    blank = df[[src, tgt]].isna().any(axis=1) | (df[[src, tgt]].astype(str).apply(lambda c: c.str.strip()) == "").any(axis=1)
+    res = df[~blank].reset_index(drop=True)
+    if len(res) == 0: raise DataError(f"{name}: every row has an empty {src!r} or {tgt!r} cell")
+    if check_tags:  # the target always; the source too when it holds markers (the strip task)
+        for col in (tgt, src):
+            cells = df[col].where(~blank)
+            if col == tgt or cells.dropna().map(lambda c: MARKER_RE.search(c) is not None).any():
+                check_column(cells, col, name)
+    res.attrs["dropped"] = int(blank.sum())
+    if verbose and blank.any():
+        print(f"{name}: skipped {int(blank.sum())} row(s) with an empty {src!r} or {tgt!r} cell")
+    return res
+
+
+def make_vocab(tokens, max_vocab: int = 60000, min_freq: int = 2) -> Vocab:
+    "fastai `Vocab` that always keeps specials, whitespace controls and tag markers, however rare."
+    vocab = Vocab.create(tokens, max_vocab, min_freq)
+    have = set(vocab.itos)
+    keep = [JOIN, SPACE] + sorted({t for o in tokens for t in o if is_marker(t) or t.isspace()})
+    extra = [t for t in keep if t not in have]
+    if not extra: return vocab
+    itos = [t for t in vocab.itos if t != "xxfake"] + extra
+    while len(itos) % 8: itos.append("xxfake")  # fastai keeps vocab sizes a multiple of 8
+    return Vocab(itos)
+
+
+class _Numericalize(NumericalizeProcessor):
+    "NumericalizeProcessor whose vocab comes from `make_vocab`."
+
+    def process(self, ds):
+        if self.vocab is None: self.vocab = make_vocab(ds.items, self.max_vocab, self.min_freq)
+        super().process(ds)
+
+
+class Seq2SeqTextList(TextList):
+    "A `TextList` whose items detokenize back to their exact text and that bunches as seq2seq data."
+
+    def reconstruct(self, t):
+        ids = [int(i) for i in t if int(i) != self.pad_idx]
+        return _Text(ids, detokenize(self.vocab.itos[i] for i in ids))
+
+
+class _Text:
+    "A decoded item (fastai's `Text` joins tokens with spaces; ours restores the spacing)."
+
+    def __init__(self, ids, text): self.data, self.text = np.array(ids, dtype=np.int64), text
+    def __str__(self): return self.text
+
+
+def seq2seq_collate(samples, pad_idx: int = 1):
+    "Pad sources and targets on the right; return `((src, tgt_in), tgt_out)`."
+    xs = [torch.as_tensor(s[0].data) for s in samples]
+    ys = [torch.as_tensor(s[1].data) for s in samples]
+    src = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True, padding_value=pad_idx)
+    tgt = torch.nn.utils.rnn.pad_sequence(ys, batch_first=True, padding_value=pad_idx)
+    return (src, tgt[:, :-1]), tgt[:, 1:]
+
+
+class Seq2SeqDataBunch(DataBunch):
+    "A `DataBunch` of sentence pairs: sortish training batches, sorted validation batches."
+
+    @classmethod
+    def create(cls, train_ds, valid_ds, test_ds=None, path=".", bs: int = 64, val_bs: int = None,
+               pad_idx: int = 1, device: torch.device = None, no_check: bool = False,
+               num_workers: int = 0, dl_tfms=None, collate_fn=None, **dl_kwargs) -> DataBunch:
+        "Build the loaders; batches are grouped by length so padding stays small."
+        datasets = cls._init_ds(train_ds, valid_ds, test_ds)
+        val_bs = val_bs or bs
+        collate = _Collate(pad_idx)
+        lens = [len(x) + len(y) for x, y in zip(datasets[0].x.items, datasets[0].y.items)]
+        train_sampler = SortishSampler(datasets[0].x, key=lens.__getitem__, bs=bs)
+        dls = [DataLoader(datasets[0], batch_size=bs, sampler=train_sampler, drop_last=len(lens) > bs,
+                          num_workers=num_workers, **dl_kwargs)]
+        for ds in datasets[1:]:
+            vlens = [len(x) + len(y) for x, y in zip(ds.x.items, ds.y.items)]
+            dls.append(DataLoader(ds, batch_size=val_bs, sampler=SortSampler(ds.x, key=vlens.__getitem__),
+                                  num_workers=num_workers, **dl_kwargs))
+        return cls(*dls, path=path, device=device, dl_tfms=dl_tfms, collate_fn=collate, no_check=no_check)
+
+
+class _Collate:
+    "Picklable collate function (a DataBunch saved with `save` must pickle it)."
+
+    def __init__(self, pad_idx): self.pad_idx = pad_idx
+    def __call__(self, samples): return seq2seq_collate(samples, self.pad_idx)
+
+
+Seq2SeqTextList._bunch = Seq2SeqDataBunch
+
+
+def _processors(lang: str, bos_eos: bool, max_vocab: int, min_freq: int):
+    "Tokenize (our spaCy-3 tokenizer, no fastai rules: casing and spacing must survive) then numericalize."
+    tok = Tokenizer(tok_func=MarkerTokenizer, lang=lang, pre_rules=[], post_rules=[], n_cpus=1)
+    return [TokenizeProcessor(tokenizer=tok, include_bos=bos_eos, include_eos=bos_eos),
+            _Numericalize(max_vocab=max_vocab, min_freq=min_freq)]
+
+
+def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annotated_text", *,
+                 path=".", lang: str = "en", valid_pct: float = 0.1, valid_col: Optional[str] = None,
+                 seed: int = 42, bs: int = 64, max_vocab: int = 60000, min_freq: int = 2,
+                 **kwargs) -> Seq2SeqDataBunch:
+    """A `Seq2SeqDataBunch` from validated pairs (see `read_pairs`).
+
+    Args:
+        valid_pct, seed: seeded random split, unless `valid_col` names a boolean column.
+        lang: spaCy language code for tokenization.
+        max_vocab, min_freq: vocabulary limits (markers and whitespace controls are always kept).
+    """
+    il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
+                                 processor=_processors(lang, False, max_vocab, min_freq))
+    if valid_col is not None:
+        if valid_col not in pairs.columns: raise DataError(f"no column {valid_col!r} for the split")
+        sd = il.split_by_idx(np.flatnonzero(pairs[valid_col].astype(str).str.lower().isin(["1", "true"])))
+    else:
+        sd = il.split_by_rand_pct(valid_pct, seed=seed)
+    ll = sd.label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
+                          processor=_processors(lang, True, max_vocab, min_freq))
+    return ll.databunch(bs=bs, **kwargs)
+

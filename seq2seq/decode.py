@@ -1,0 +1,424 @@
+"""Decoding: pick rules and one generate loop (greedy, top-k, nucleus, beam).
+
+Every decoder runs the same step (`_Stepper.logp`): `model.step` -> temperature -> masks
+(pad, BOS, min length, constraint, all built in `_Stepper.allowed`) -> log-softmax.
+Greedy, top-k and nucleus differ only in the pick rule that turns those log-probabilities
+into ids; beam search keeps the `beam_size` best prefixes of each sentence and reorders
+model state, constraint state and histories through one `_Stepper.select`.
+
+The model needs only `bos_idx, eos_idx, pad_idx`, `encode(src) -> state`,
+`step(dec_inp, state) -> (logits, state)`, `select_state(state, idx) -> state` and
+`parameters()` (for the device). `generate` does not switch train/eval mode: put the
+model in eval mode first, or dropout stays on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, NamedTuple, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["Hypothesis", "DECODERS", "greedy_pick", "top_k_pick", "top_p_pick",
+           "apply_temperature", "mask_logits", "length_penalty", "generate",
+           "FaithfulConstraint", "FaithfulState", "check_faithful"]
+
+DECODERS = ("greedy", "topk", "nucleus", "beam")
+NEG_INF = float("-inf")
+
+
+@dataclass
+class Hypothesis:
+    """One decoded sentence.
+
+    tokens: target ids, without BOS and EOS.
+    score: sum of the log-probabilities of the picked ids, EOS included, under the
+        distribution the decoder picked from (after temperature and masks).
+    norm_score: `score / length_penalty(steps, alpha)` with steps = len(tokens) + finished;
+        lists of hypotheses are sorted by it, best first (equals `score` when alpha=0).
+    finished: True when EOS was emitted, False when cut at the length limit.
+    """
+    tokens: list[int]
+    score: float
+    norm_score: float
+    finished: bool = True
+
+
+# ---------------------------------------------------------------- pick rules and masks
+
+def greedy_pick(logp: Tensor) -> Tensor:
+    "Most likely id of each row: `logp` (bs, V) -> ids (bs,)."
+    return logp.argmax(-1)
+
+
+def top_k_pick(logp: Tensor, k: int, generator: Optional[torch.Generator] = None) -> Tensor:
+    """Sample one id per row among the `k` most likely, with probabilities renormalised over them.
+
+    logp: (bs, V) log-probabilities (or logits); returns ids (bs,). `k=1` is greedy.
+    """
+    vals, ix = logp.topk(min(k, logp.size(-1)), dim=-1)      # (bs, k)
+    pick = torch.multinomial(vals.softmax(-1), 1, generator=generator)
+    return ix.gather(-1, pick).squeeze(-1)
+
+
+def top_p_pick(logp: Tensor, p: float, generator: Optional[torch.Generator] = None) -> Tensor:
+    """Nucleus sampling: per row, keep the smallest set of most likely ids whose mass is >= `p`
+    (always at least one id) and sample among them with renormalised probabilities.
+
+    logp: (bs, V) log-probabilities (or logits); returns ids (bs,). A tiny `p` is greedy.
+    """
+    srt, ix = logp.sort(-1, descending=True)
+    probs = srt.softmax(-1)
+    # an id is kept while the mass before it is short of p (so the first always is, as p > 0)
+    keep = probs.cumsum(-1) - probs < p
+    pick = torch.multinomial(probs.masked_fill(~keep, 0.), 1, generator=generator)
+    return ix.gather(-1, pick).squeeze(-1)
+
+
+def apply_temperature(logits: Tensor, t: float) -> Tensor:
+    "Divide logits by temperature `t` (> 0): below 1 sharpens, above 1 flattens."
+    return logits if t == 1 else logits / t
+
+
+def mask_logits(logits: Tensor, allowed: Tensor) -> Tensor:
+    "Set logits (bs, V) to -inf wherever the bool mask `allowed` (bs, V) is False."
+    return logits.masked_fill(~allowed, NEG_INF)
+
+
+def length_penalty(length, alpha: float):
+    "GNMT length penalty `((5 + length) / 6) ** alpha`; 1 for alpha=0. `length` may be a tensor."
+    return ((5 + length) / 6) ** alpha
+
+
+# ---------------------------------------------------------------- the one decoding step
+
+class _Rows(NamedTuple):
+    "Everything kept per decoding row (sentence x beam/sample)."
+    state: object           # model state, opaque
+    cst: object             # constraint state, or None
+    hist: Tensor            # (rows, T) ids emitted so far, pad after
+
+
+class _Stepper:
+    "The step shared by all decoders: model step, temperature, masks, log-softmax; row selection."
+
+    def __init__(self, model, constraint, min_len: int, temperature: float):
+        self.m, self.con, self.min_len, self.temp = model, constraint, min_len, temperature
+        self.eos, self.pad, self.bos = model.eos_idx, model.pad_idx, model.bos_idx
+        self.banned = sorted({self.pad, self.bos} - {self.eos})
+
+    def start(self, src: Tensor, idx: Tensor, T: int) -> _Rows:
+        "Encode `src` (bs, sl) and lay its state out on rows `idx` (rows,), T steps of history."
+        cst = None if self.con is None else self.con.init(src.device)
+        hist = src.new_full((len(src), T), self.pad)
+        return self.select(_Rows(self.m.encode(src), cst, hist), idx)
+
+    def select(self, rows: _Rows, idx: Tensor) -> _Rows:
+        "Keep, reorder or repeat rows `idx` of model state, constraint state and history."
+        cst = None if rows.cst is None else self.con.select(rows.cst, idx)
+        return _Rows(self.m.select_state(rows.state, idx), cst, rows.hist[idx])
+
+    def allowed(self, rows: _Rows, t: int, V: int) -> Tensor:
+        "Bool mask (rows, V) of the ids that may be emitted at step `t`: every mask lives here."
+        ok = torch.ones(len(rows.hist), V, dtype=torch.bool, device=rows.hist.device)
+        ok[:, self.banned] = False
+        if rows.cst is not None:
+            con = self.con.allowed(rows.cst)
+            if con.shape != ok.shape:
+                raise ValueError(f"constraint mask has shape {tuple(con.shape)}, model logits {tuple(ok.shape)}")
+            ok &= con
+        if t < self.min_len:     # no EOS yet, unless it is the only way out (e.g. a constraint)
+            no_eos = ok.clone()
+            no_eos[:, self.eos] = False
+            ok = torch.where(no_eos.any(1, keepdim=True), no_eos, ok)
+        ok[:, self.eos] |= ~ok.any(1)   # a row with nothing allowed may still end
+        return ok
+
+    def logp(self, inp: Tensor, rows: _Rows, t: int) -> tuple[Tensor, _Rows]:
+        "Log-probabilities (rows, V) of the next id after `inp` (rows,), and the advanced rows."
+        logits, state = self.m.step(inp, rows.state)
+        ok = self.allowed(rows, t, logits.size(-1))
+        logits = mask_logits(apply_temperature(logits.float(), self.temp), ok)
+        return logits.log_softmax(-1), rows._replace(state=state)
+
+    def emit(self, rows: _Rows, ids: Tensor, t: int) -> _Rows:
+        "Record `ids` (rows,) as step `t` of the history and advance the constraint."
+        rows.hist[:, t] = ids
+        return rows if rows.cst is None else rows._replace(cst=self.con.advance(rows.cst, ids))
+
+
+# ---------------------------------------------------------------- searches
+
+def _sample_search(st: _Stepper, src: Tensor, lims: Tensor, pick: Callable, n: int):
+    "Greedy/top-k/nucleus on `n` rows per sentence; returns history (bs*n, T), scores, ended flags."
+    idx = torch.arange(len(src), device=src.device).repeat_interleave(n)
+    lim = lims[idx]
+    rows = st.start(src, idx, int(lim.max()))
+    score = torch.zeros(len(idx), device=src.device)
+    done = torch.zeros(len(idx), dtype=torch.bool, device=src.device)
+    ended, inp = done.clone(), torch.full_like(idx, st.bos)
+    for t in range(rows.hist.size(1)):
+        logp, rows = st.logp(inp, rows, t)
+        ids = pick(logp).masked_fill(done, st.pad)    # finished rows emit pad ...
+        score += logp.gather(1, ids[:, None]).squeeze(1).masked_fill(done, 0.)   # ... and score nothing
+        rows = st.emit(rows, ids, t)
+        ended |= ids == st.eos
+        done |= ended | (t + 1 >= lim)
+        if done.all(): break
+        inp = ids
+    return rows.hist, score, ended
+
+
+class _Pool:
+    "The `n` best finished hypotheses of each sentence (by penalised score), kept as tensors."
+
+    def __init__(self, bs: int, n: int, T: int, pad: int, device):
+        self.n = n
+        self.norm = torch.full((bs, n), NEG_INF, device=device)
+        self.raw = self.norm.clone()
+        self.ended = torch.zeros(bs, n, dtype=torch.bool, device=device)
+        self.tok = torch.full((bs, n, T), pad, dtype=torch.long, device=device)
+
+    def add(self, raw: Tensor, tok: Tensor, ended: bool, steps: int, alpha: float):
+        "Offer hypotheses with scores `raw` (bs, m) (-inf: none) and ids `tok` (bs, m, T)."
+        norm = torch.cat([self.norm, raw / length_penalty(steps, alpha)], 1)
+        self.norm, i = norm.topk(self.n, dim=1)
+        self.raw = torch.cat([self.raw, raw], 1).gather(1, i)
+        self.ended = torch.cat([self.ended, torch.full_like(raw, ended, dtype=torch.bool)], 1).gather(1, i)
+        tok = torch.cat([self.tok, tok], 1)
+        self.tok = tok.gather(1, i[..., None].expand(-1, -1, tok.size(2)))
+
+    def settled(self, beam: Tensor, steps: int, alpha: float) -> Tensor:
+        """(bs,) True where the pool is full and no live beam, scored at its current length,
+        beats its worst member (exact for alpha=0, as log-probs only add negative terms)."""
+        return self.norm[:, -1] > -1e30
+
+
+def _beam_search(st: _Stepper, src: Tensor, lims: Tensor, K: int, n_best: int, alpha: float) -> _Pool:
+    "Batched beam search over all sentences; returns the pool of finished hypotheses."
+    bs, dev, T = len(src), src.device, int(lims.max())
+    rows = st.start(src, torch.arange(bs, device=dev).repeat_interleave(K), T)
+    beam = torch.full((bs, K), NEG_INF, device=dev)
+    beam[:, 0] = 0.                     # only the first beam is live, so beams don't duplicate
+    pool, done = _Pool(bs, n_best, T, st.pad, dev), torch.zeros(bs, dtype=torch.bool, device=dev)
+    base, inp = torch.arange(bs, device=dev)[:, None] * K, torch.full((bs * K,), st.bos, device=dev)
+    for t in range(T):
+        logp, rows = st.logp(inp, rows, t)
+        V = logp.size(1)
+        top, pos = (beam.view(-1, 1) + logp).view(bs, -1).topk(min(2 * K, K * V), dim=1)  # (bs, 2K)
+        row, tok = base + pos // V, pos % V
+        # EOS ranked among the K best candidates finishes a hypothesis; the K best others go on
+        eos = (tok[:, :K] == st.eos) & ~done[:, None]
+        pool.add(top[:, :K].masked_fill(~eos, NEG_INF), rows.hist[row[:, :K]], True, t + 1, alpha)
+        beam, keep = top.masked_fill(tok == st.eos, NEG_INF).topk(K, dim=1)
+        inp = tok.gather(1, keep).view(-1)
+        rows = st.emit(st.select(rows, row.gather(1, keep).view(-1)), inp, t)
+        last = (t + 1 >= lims) & ~done      # length limit: live beams finish as they are
+        pool.add(beam.masked_fill(~last[:, None], NEG_INF), rows.hist.view(bs, K, T), False, t + 1, alpha)
+        done |= last | pool.settled(beam, t + 1, alpha)
+        if done.all(): break
+        beam = beam.masked_fill(done[:, None], NEG_INF)
+    return pool
+
+
+# ---------------------------------------------------------------- generate
+
+def _cut(ids: list[int], stops: set[int]) -> list[int]:
+    "Ids up to the first one in `stops` (EOS or pad)."
+    for i, x in enumerate(ids):
+        if x in stops: return ids[:i]
+    return ids
+
+
+def _hyps(hist: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stops: set[int]):
+    "Group rows (bs*n, T) into per-sentence lists of Hypothesis, best norm_score first; drops -inf rows."
+    res = [[] for _ in range(len(hist) // n)]
+    for i, (ids, sc, e) in enumerate(zip(hist.tolist(), score.tolist(), ended.tolist())):
+        if sc == NEG_INF: continue
+        ids = _cut(ids, stops)
+        res[i // n].append(Hypothesis(ids, sc, sc / length_penalty(len(ids) + e, alpha), e))
+    return [sorted(h, key=lambda h: -h.norm_score) for h in res]
+
+
+def _check_options(decoder, max_len, min_len, beam_size, n_best, top_k, top_p, temperature, alpha):
+    "Raise ValueError naming the first bad decoding option."
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}; valid decoders: {', '.join(DECODERS)}")
+    checks = [(isinstance(beam_size, int) and beam_size >= 1, f"beam_size must be an int >= 1, got {beam_size!r}"),
+              (isinstance(n_best, int) and n_best >= 1, f"n_best must be an int >= 1, got {n_best!r}"),
+              (decoder != "beam" or n_best <= beam_size, f"n_best ({n_best}) must be <= beam_size ({beam_size})"),
+              (isinstance(top_k, int) and top_k >= 1, f"top_k must be an int >= 1, got {top_k!r}"),
+              (0 < top_p <= 1, f"top_p must be in (0, 1], got {top_p!r}"),
+              (temperature > 0, f"temperature must be > 0, got {temperature!r}"),
+              (alpha >= 0, f"length_penalty (alpha) must be >= 0, got {alpha!r}"),
+              (max_len is None or (isinstance(max_len, int) and max_len >= 1), f"max_len must be an int >= 1, got {max_len!r}"),
+              (isinstance(min_len, int) and min_len >= 0, f"min_len must be an int >= 0, got {min_len!r}")]
+    for ok, msg in checks:
+        if not ok: raise ValueError(msg)
+
+
+def _limits(src: Tensor, pad_idx: int, max_len, src_lens, constraint) -> Tensor:
+    "Per-sentence step limit (bs,): max_len, or 2 * source length + 10; raised to what a constraint needs."
+    if src_lens is None: sl = src.ne(pad_idx).sum(1)
+    else: sl = torch.as_tensor(src_lens, dtype=torch.long, device=src.device).view(-1)
+    if len(sl) != len(src): raise ValueError(f"src_lens has {len(sl)} entries for {len(src)} sentences")
+    lim = 2 * sl + 10 if max_len is None else torch.full_like(sl, max_len)
+    if constraint is None: return lim
+    need = torch.as_tensor(constraint.min_steps(), dtype=torch.long, device=src.device)
+    if need.shape != lim.shape:
+        raise ValueError(f"constraint covers {len(need)} sentences, src has {len(src)}")
+    return torch.maximum(lim, need)
+
+
+def _picker(decoder: str, top_k: int, top_p: float, seed: Optional[int], device) -> Callable:
+    "The pick rule of a non-beam decoder; samplers get a generator seeded with `seed` on `device`."
+    if decoder == "greedy": return greedy_pick
+    gen = torch.Generator(device=device)
+    if seed is None: gen.seed()
+    else: gen.manual_seed(seed)
+    if decoder == "topk": return partial(top_k_pick, k=top_k, generator=gen)
+    return partial(top_p_pick, p=top_p, generator=gen)
+
+
+def generate(model, src: Tensor, *, decoder: str = "greedy", max_len: Optional[int] = None, min_len: int = 0,
+             beam_size: int = 5, n_best: int = 1, top_k: int = 10, top_p: float = 0.9,
+             temperature: float = 1.0, length_penalty: float = 0.6, constraint=None,
+             seed: Optional[int] = None, src_lens=None) -> list[list[Hypothesis]]:
+    """Decode a batch of source sentences; returns, per sentence, hypotheses best first.
+
+    model: see the module docstring; decoding runs on its device, without gradients.
+    src: (bs, sl) LongTensor of source ids, padded with `model.pad_idx`.
+    decoder: "greedy", "topk" (sample among the `top_k` best), "nucleus" (sample within
+        mass `top_p`) or "beam" (`beam_size` beams, `n_best` <= beam_size hypotheses back).
+        Greedy returns one hypothesis per sentence; "topk" and "nucleus" return `n_best`
+        independent samples, sorted by norm_score.
+    max_len: most decoding steps per sentence (EOS counts as a step); default
+        `2 * src_len + 10` with src_len the non-pad source tokens (or `src_lens`, (bs,)).
+        With a constraint the limit is raised to `constraint.min_steps()`, since a cut
+        output cannot satisfy it.
+    min_len: EOS is masked until this many ids are out (unless nothing else is allowed).
+    temperature: logits are divided by it before masks and softmax, for every decoder.
+    length_penalty: GNMT alpha; beam hypotheses are ranked by score / ((5 + steps) / 6) ** alpha.
+    constraint: e.g. FaithfulConstraint, giving allowed ids per row (applied before the pick).
+    seed: seeds the sampling generator (None: nondeterministic).
+    """
+    _check_options(decoder, max_len, min_len, beam_size, n_best, top_k, top_p, temperature, length_penalty)
+    if src.dim() != 2: raise ValueError(f"src must be (bs, sl), got shape {tuple(src.shape)}")
+    if len(src) == 0: return []
+    dev = next(model.parameters()).device
+    src = src.to(dev)
+    lims = _limits(src, model.pad_idx, max_len, src_lens, constraint)
+    st, stops = _Stepper(model, constraint, min_len, temperature), {model.eos_idx, model.pad_idx}
+    with torch.no_grad():
+        if decoder == "beam":
+            pool = _beam_search(st, src, lims, beam_size, n_best, length_penalty)
+            return _hyps(pool.tok.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(),
+                         n_best, length_penalty, stops)
+        n = 1 if decoder == "greedy" else n_best
+        hist, score, ended = _sample_search(st, src, lims, _picker(decoder, top_k, top_p, seed, dev), n)
+        return _hyps(hist, score, ended, n, length_penalty, stops)
+
+
+# ---------------------------------------------------------------- faithful decoding
+
+class FaithfulState(NamedTuple):
+    "Per-row state of FaithfulConstraint; all (rows,) LongTensors."
+    sent: Tensor    # sentence of the batch that the row decodes
+    ptr: Tensor     # source tokens copied so far
+    tag: Tensor     # id of the open marker, -1 when none
+    n_in: Tensor    # tokens copied since that marker opened
+
+
+class FaithfulConstraint:
+    """Decode only the source again, with well-formed tags: at each step the allowed ids are
+    the next source token (if any left); any opening marker (no tag open, a source token
+    left); the open tag's closing marker (at least one token copied since it opened); EOS
+    (source consumed, no tag open). When an id could mean both copy and marker (a source
+    token equal to a marker id), it is read as the copy.
+
+    copy_ids[i]: sentence i's source tokens as TARGET ids (unknown -> 0), no BOS/EOS/pad.
+    open_to_close: opening marker id -> its closing marker id.
+    allow_tags=False: pure copy, then EOS.
+    """
+
+    def __init__(self, copy_ids: Sequence[Sequence[int]], open_to_close: dict[int, int],
+                 eos_idx: int, vocab_size: int, allow_tags: bool = True):
+        self.copy_ids = [[int(i) for i in c] for c in copy_ids]
+        self.open_to_close = {int(o): int(c) for o, c in open_to_close.items()}
+        self.eos_idx, self.vocab_size, self.allow_tags = int(eos_idx), int(vocab_size), allow_tags
+        self._check()
+        T = max(map(len, self.copy_ids), default=0) + 1       # +1: a -1 column after every sentence
+        copy = torch.full((len(self.copy_ids), T), -1, dtype=torch.long)
+        for i, c in enumerate(self.copy_ids): copy[i, :len(c)] = torch.tensor(c, dtype=torch.long)
+        opens = list(self.open_to_close) if allow_tags else []
+        close = torch.full((vocab_size,), -1, dtype=torch.long)
+        close[opens] = torch.tensor([self.open_to_close[o] for o in opens], dtype=torch.long)
+        is_open = torch.zeros(vocab_size, dtype=torch.bool)
+        is_open[opens] = True
+        self._tab = dict(copy=copy, close=close, is_open=is_open, opens=torch.tensor(opens, dtype=torch.long))
+
+    def _check(self):
+        "Raise ValueError on ids outside the vocabulary or EOS used as a token or marker."
+        V, opens, closes = self.vocab_size, set(self.open_to_close), set(self.open_to_close.values())
+        ids = {i for c in self.copy_ids for i in c} | opens | closes | {self.eos_idx}
+        if any(not 0 <= i < V for i in ids): raise ValueError(f"ids must be in [0, {V})")
+        if self.eos_idx in {i for c in self.copy_ids for i in c} | opens | closes:
+            raise ValueError(f"EOS id {self.eos_idx} cannot be a source token or a marker")
+        if opens & closes: raise ValueError(f"ids {sorted(opens & closes)} are both opening and closing markers")
+
+    def init(self, device) -> FaithfulState:
+        "Start state, one row per sentence, on `device` (moves the lookup tables there too)."
+        self._tab = {k: v.to(device) for k, v in self._tab.items()}
+        z = torch.zeros(len(self.copy_ids), dtype=torch.long, device=device)
+        return FaithfulState(torch.arange(len(z), device=device), z, z - 1, z)
+
+    def _next(self, cs: FaithfulState) -> Tensor:
+        "Next source id of each row (rows,), -1 once all are copied."
+        return self._tab["copy"][cs.sent, cs.ptr]
+
+    def allowed(self, cs: FaithfulState) -> Tensor:
+        "Bool mask (rows, vocab_size) of the ids each row may emit next."
+        nxt, free = self._next(cs), cs.tag < 0
+        has, R, V = nxt >= 0, len(nxt), self.vocab_size
+        ok = torch.zeros(R, V + 1, dtype=torch.bool, device=nxt.device)   # column V absorbs "nothing"
+        r = torch.arange(R, device=nxt.device)
+        ok[r, torch.where(has, nxt, V)] = True
+        close = self._tab["close"][cs.tag.clamp(min=0)]
+        ok[r, torch.where(~free & (cs.n_in > 0), close, V)] = True
+        opens = self._tab["opens"]
+        if len(opens): ok[:, opens] |= (free & has)[:, None]
+        ok[:, self.eos_idx] |= ~has & free
+        return ok[:, :V]
+
+    def advance(self, cs: FaithfulState, tokens: Tensor) -> FaithfulState:
+        "State after each row emitted `tokens` (rows,); ids that are no allowed action change nothing."
+        nxt, free = self._next(cs), cs.tag < 0
+        copy = (nxt >= 0) & (tokens == nxt)
+        close = ~copy & ~free & (cs.n_in > 0) & (tokens == self._tab["close"][cs.tag.clamp(min=0)])
+        opn = ~copy & free & (nxt >= 0) & self._tab["is_open"][tokens]
+        tag = torch.where(opn, tokens, torch.where(close, -1, cs.tag))
+        n_in = torch.where(opn | close, 0, cs.n_in + (copy & ~free).long())
+        return FaithfulState(cs.sent, cs.ptr + copy.long(), tag, n_in)
+
+    def select(self, cs: FaithfulState, idx: Tensor) -> FaithfulState:
+        "Rows `idx` (n,) of the state (reorder or repeat, for beams and samples)."
+        return FaithfulState(*(x[idx] for x in cs))
+
+    def min_steps(self) -> list[int]:
+        "Steps that always suffice to finish each sentence: n copies + 2 markers per copy + EOS."
+        per = 3 if self.allow_tags and self.open_to_close else 1
+        return [per * len(c) + 1 for c in self.copy_ids]
+
+
+def check_faithful(tokens: Sequence[int], copy_ids: Sequence[int], open_to_close: dict[int, int]) -> bool:
+    """True when `tokens` (no EOS) is `copy_ids` in order, with tags that are unnested,
+    non-empty, closed by their own marker and all closed at the end; read the way
+    FaithfulConstraint reads ids (a copy wins over a marker with the same id)."""
+    p, tag, n = 0, None, 0
+    for tok in tokens:
+        if p < len(copy_ids) and tok == copy_ids[p]: p, n = p + 1, n + 1
+        elif tag is not None and n > 0 and tok == open_to_close[tag]: tag = None
+        elif tag is None and p < len(copy_ids) and tok in open_to_close: tag, n = tok, 0
+        else: return False
+    return p == len(copy_ids) and tag is None

@@ -1,0 +1,130 @@
+"""Model builder + `seq2seq_learner(data, ...)`, export and loading of trained models."""
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from . import __version__
+from .compat import load_learner
+from fastai.basic_train import Learner
+
+from .callbacks import TeacherForcing
+from .emb import fasttext_embedding
+from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
+from .model import ModelConfig, get_seq2seq_model
+from .tags import is_marker
+
+__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq", "ModelFileError",
+           "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
+
+
+class ModelFileError(ValueError):
+    "A model file that is missing, not an export of this tool, or from an incompatible version."
+
+
+class Seq2SeqLearner(Learner):
+    "A fastai `Learner` for sentence pairs; `restore`/`predict` live in seq2seq/restore.py."
+
+    @property
+    def meta(self) -> dict: return self.model.meta
+
+
+def _texts(ll) -> list:
+    "Training sentences of a LabelList side as space-joined tokens (fastText's input)."
+    itos = ll.vocab.itos
+    return [" ".join(itos[i] for i in ids) for ids in ll.items]
+
+
+def _embeddings(data, emb_size, vectors, cache_dir, epochs, seed, verbose):
+    "Source and target embeddings from one fastText pass over the union of both vocabularies."
+    src_itos, tgt_itos = data.train_ds.x.vocab.itos, data.train_ds.y.vocab.itos
+    union = list(dict.fromkeys(src_itos + tgt_itos))
+    texts = None if vectors else _texts(data.train_ds.x) + _texts(data.train_ds.y)
+    emb, cov = fasttext_embedding(union, vectors=vectors, texts=texts, emb_size=emb_size,
+                                  cache_dir=cache_dir, epochs=epochs, seed=seed)
+    if verbose: print(f"source+target vocabulary {cov}")
+    pos = {t: i for i, t in enumerate(union)}
+    res = []
+    for itos in (src_itos, tgt_itos):
+        w = emb.weight.data[[pos[t] for t in itos]]
+        res.append(torch.nn.Embedding.from_pretrained(w, freeze=False, padding_idx=1))
+    return res
+
+
+def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = None, cache_dir=None,
+                    lang: str = "en", src: str = "orig_text", tgt: str = "annotated_text",
+                    pr_force: tuple = (1.0, 1.0, 5), decode_limit: int = 1000, emb_epochs: int = 10,
+                    seed: int = 42, verbose: bool = True, **learn_kwargs) -> Seq2SeqLearner:
+    """A `Seq2SeqLearner` with a fastText-initialised tied-weight encoder-decoder.
+
+    Args:
+        data: a `Seq2SeqDataBunch` (see `seq2seq_data`).
+        cfg: model sizes and options (`ModelConfig`).
+        vectors: a pretrained fastText `.bin`/`.vec` file; None trains fastText on the training text.
+        cache_dir: where embeddings are cached (a rerun skips the fastText work).
+        lang, src, tgt: recorded with the model so that prediction tokenizes and decodes alike.
+        pr_force: teacher forcing (start, floor, decay_epochs); (1, 1, _) is full forcing throughout.
+        decode_limit: validation sentences decoded greedily per epoch for BLEU/chrF/span F1.
+    """
+    cfg = cfg or ModelConfig()
+    embs = _embeddings(data, cfg.emb_size, vectors, cache_dir, emb_epochs, seed, verbose)
+    stoi = data.train_ds.y.vocab.stoi
+    model = get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
+    restore = any(is_marker(t) for t in data.train_ds.y.vocab.itos)
+    model.meta = dict(format_version=FORMAT_VERSION, version=__version__, lang=lang, src=src, tgt=tgt,
+                      task="restore" if restore else "strip", config=cfg.to_dict())
+    learn = Seq2SeqLearner(data, model, loss_func=partial(seq2seq_loss, pad_idx=model.pad_idx),
+                           callback_fns=[partial(TeacherForcing, start=pr_force[0], floor=pr_force[1],
+                                                 decay_epochs=pr_force[2])], **learn_kwargs)
+    decodes = ValidDecodes(learn, limit=decode_limit)
+    learn.metrics = [TokenAccuracy(model.pad_idx)] + [
+        DecodedMetric(decodes, name, owner=(i == 0)) for i, name in enumerate(("bleu", "chrf", "span_f1"))]
+    return learn
+
+
+def export_learner(learn: Learner, path) -> Path:
+    """Write `learn` to `path` (e.g. DIR/export.pkl) atomically: a crash leaves the old file intact.
+
+    Metrics that decode during training hold the Learner, so only token accuracy is exported.
+    """
+    path = Path(path)
+    keep = learn.metrics
+    learn.metrics = [m for m in keep if isinstance(m, TokenAccuracy)]
+    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=path.parent)
+    os.close(fd)
+    try:
+        learn.export(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        learn.metrics = keep
+        if os.path.exists(tmp): os.remove(tmp)
+    return path
+
+
+def load_seq2seq(path, device=None) -> Seq2SeqLearner:
+    """Load an export written by `export_learner` (a path to the .pkl file or its folder).
+
+    Raises `ModelFileError` for a missing file, a file that is not an export of this tool, or
+    one written by an incompatible version. Unpickling runs code: load only files you trust.
+    """
+    path = Path(path)
+    if path.is_dir(): path = path / "export.pkl"
+    if not path.is_file(): raise ModelFileError(f"{path}: no such model file")
+    try:
+        learn = load_learner(path.parent, path.name)
+    except Exception as e:  # unpickling garbage raises anything from UnpicklingError to KeyError
+        raise ModelFileError(f"{path}: not a model exported by this tool ({type(e).__name__}: {e})") from e
+    meta = getattr(learn.model, "meta", None)
+    if not isinstance(learn, Seq2SeqLearner) or not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: a fastai export, but not one of this tool")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: written by version {meta.get('version')} (format "
+                             f"{meta.get('format_version')}); this is {__version__} (format {FORMAT_VERSION})")
+    learn.model.eval()
+    if device is not None: learn.model.to(device)
+    return learn
