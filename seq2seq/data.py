@@ -21,7 +21,7 @@ from .tags import MARKER_RE, check_column, is_marker
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
 
 __all__ = ["DataError", "read_pairs", "Seq2SeqTextList", "Seq2SeqDataBunch", "seq2seq_collate",
-           "seq2seq_data", "make_vocab"]
+           "seq2seq_data", "make_vocab", "split_indices"]
 
 
 class DataError(ValueError):
@@ -171,12 +171,20 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
     """
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
                                  processor=_processors(lang, False, max_vocab, min_freq))
+    valid_idx = split_indices(pairs, valid_pct, seed, valid_col)
+    ll = il.split_by_idx(valid_idx).label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
+                                                 processor=_processors(lang, True, max_vocab, min_freq))
+    data = ll.databunch(bs=bs, **kwargs)
+    data.valid_idx = valid_idx  # rows of `pairs` held out, e.g. to write them for scripts/predict.py
+    return data
+
+
+def split_indices(pairs: pd.DataFrame, valid_pct: float, seed: int, valid_col: Optional[str] = None) -> np.ndarray:
+    "Sorted row numbers of the validation set: a seeded random share, or where `valid_col` is true."
     if valid_col is not None:
         if valid_col not in pairs.columns: raise DataError(f"no column {valid_col!r} for the split")
-        sd = il.split_by_idx(np.flatnonzero(pairs[valid_col].astype(str).str.lower().isin(["1", "true"])))
-    else:
-        sd = il.split_by_rand_pct(valid_pct, seed=seed)
-    ll = sd.label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
-                          processor=_processors(lang, True, max_vocab, min_freq))
-    return ll.databunch(bs=bs, **kwargs)
+        return np.flatnonzero(pairs[valid_col].astype(str).str.lower().isin(["1", "true"]))
+    n_valid = max(1, int(round(valid_pct * len(pairs))))
+    if n_valid >= len(pairs): raise DataError(f"{len(pairs)} rows are too few to hold out {valid_pct:.0%}")
+    return np.sort(np.random.RandomState(seed).permutation(len(pairs))[:n_valid])
 

@@ -13,6 +13,7 @@ model in eval mode first, or dropout stays on.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, NamedTuple, Optional, Sequence
@@ -127,6 +128,8 @@ class _Stepper:
             con = self.con.allowed(rows.cst)
             if con.shape != ok.shape:
                 raise ValueError(f"constraint mask has shape {tuple(con.shape)}, model logits {tuple(ok.shape)}")
+            if con[:, self.banned].any():   # else masked away, and the row would end unfaithfully
+                raise ValueError(f"constraint allows pad/BOS ids {self.banned}; map such source tokens elsewhere")
             ok &= con
         if t < self.min_len:     # no EOS yet, unless it is the only way out (e.g. a constraint)
             no_eos = ok.clone()
@@ -192,7 +195,7 @@ class _Pool:
     def settled(self, beam: Tensor, steps: int, alpha: float) -> Tensor:
         """(bs,) True where the pool is full and no live beam, scored at its current length,
         beats its worst member (exact for alpha=0, as log-probs only add negative terms)."""
-        return self.norm[:, -1] > -1e30
+        return self.norm[:, -1] >= beam.max(1).values / length_penalty(steps, alpha)
 
 
 def _beam_search(st: _Stepper, src: Tensor, lims: Tensor, K: int, n_best: int, alpha: float) -> _Pool:
@@ -241,19 +244,24 @@ def _hyps(hist: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stop
     return [sorted(h, key=lambda h: -h.norm_score) for h in res]
 
 
+def _int_ge(x, lo: int) -> bool:
+    "True when `x` is an integer (not a bool) >= `lo`."
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= lo
+
+
 def _check_options(decoder, max_len, min_len, beam_size, n_best, top_k, top_p, temperature, alpha):
     "Raise ValueError naming the first bad decoding option."
     if decoder not in DECODERS:
         raise ValueError(f"unknown decoder {decoder!r}; valid decoders: {', '.join(DECODERS)}")
-    checks = [(isinstance(beam_size, int) and beam_size >= 1, f"beam_size must be an int >= 1, got {beam_size!r}"),
-              (isinstance(n_best, int) and n_best >= 1, f"n_best must be an int >= 1, got {n_best!r}"),
+    checks = [(_int_ge(beam_size, 1), f"beam_size must be an int >= 1, got {beam_size!r}"),
+              (_int_ge(n_best, 1), f"n_best must be an int >= 1, got {n_best!r}"),
               (decoder != "beam" or n_best <= beam_size, f"n_best ({n_best}) must be <= beam_size ({beam_size})"),
-              (isinstance(top_k, int) and top_k >= 1, f"top_k must be an int >= 1, got {top_k!r}"),
+              (_int_ge(top_k, 1), f"top_k must be an int >= 1, got {top_k!r}"),
               (0 < top_p <= 1, f"top_p must be in (0, 1], got {top_p!r}"),
               (temperature > 0, f"temperature must be > 0, got {temperature!r}"),
               (alpha >= 0, f"length_penalty (alpha) must be >= 0, got {alpha!r}"),
-              (max_len is None or (isinstance(max_len, int) and max_len >= 1), f"max_len must be an int >= 1, got {max_len!r}"),
-              (isinstance(min_len, int) and min_len >= 0, f"min_len must be an int >= 0, got {min_len!r}")]
+              (max_len is None or _int_ge(max_len, 1), f"max_len must be None or an int >= 1, got {max_len!r}"),
+              (_int_ge(min_len, 0), f"min_len must be an int >= 0, got {min_len!r}")]
     for ok, msg in checks:
         if not ok: raise ValueError(msg)
 
@@ -292,7 +300,8 @@ def generate(model, src: Tensor, *, decoder: str = "greedy", max_len: Optional[i
     decoder: "greedy", "topk" (sample among the `top_k` best), "nucleus" (sample within
         mass `top_p`) or "beam" (`beam_size` beams, `n_best` <= beam_size hypotheses back).
         Greedy returns one hypothesis per sentence; "topk" and "nucleus" return `n_best`
-        independent samples, sorted by norm_score.
+        independent samples, sorted by norm_score (n_best may exceed beam_size there).
+        Beam returns fewer than `n_best` when fewer hypotheses exist (e.g. under a constraint).
     max_len: most decoding steps per sentence (EOS counts as a step); default
         `2 * src_len + 10` with src_len the non-pad source tokens (or `src_lens`, (bs,)).
         With a constraint the limit is raised to `constraint.min_steps()`, since a cut

@@ -1,4 +1,5 @@
 """Model builder + `seq2seq_learner(data, ...)`, export and loading of trained models."""
+import contextlib
 import os
 import tempfile
 from functools import partial
@@ -28,10 +29,22 @@ class ModelFileError(ValueError):
 
 
 class Seq2SeqLearner(Learner):
-    "A fastai `Learner` for sentence pairs; `restore`/`predict` live in seq2seq/restore.py."
+    "A fastai `Learner` for sentence pairs that can decode texts (see seq2seq/restore.py)."
 
     @property
     def meta(self) -> dict: return self.model.meta
+
+    def restore(self, texts, decoder: str = "greedy", **kwargs):
+        """Annotated versions of `texts` (or plain ones, for a model trained to strip tags).
+
+        `decoder` is greedy, topk, nucleus or beam; see `restore.restore_texts` for options.
+        """
+        from .restore import restore_texts
+        return restore_texts(self, texts, decoder=decoder, **kwargs)
+
+    def predict(self, text: str, decoder: str = "greedy", **kwargs) -> str:
+        "The restored version of one text."
+        return self.restore([text], decoder=decoder, **kwargs)[0]
 
 
 def _texts(ll) -> list:
@@ -106,6 +119,18 @@ def export_learner(learn: Learner, path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _no_progress():
+    "Silence fastai's text-processing progress bars."
+    import fastai.text.data as ftd
+    orig = ftd.progress_bar
+    ftd.progress_bar = lambda it, **kwargs: it
+    try:
+        yield
+    finally:
+        ftd.progress_bar = orig
+
+
 def load_seq2seq(path, device=None) -> Seq2SeqLearner:
     """Load an export written by `export_learner` (a path to the .pkl file or its folder).
 
@@ -116,7 +141,8 @@ def load_seq2seq(path, device=None) -> Seq2SeqLearner:
     if path.is_dir(): path = path / "export.pkl"
     if not path.is_file(): raise ModelFileError(f"{path}: no such model file")
     try:
-        learn = load_learner(path.parent, path.name)
+        with _no_progress():  # fastai re-processes the empty datasets with a progress bar
+            learn = load_learner(path.parent, path.name)
     except Exception as e:  # unpickling garbage raises anything from UnpicklingError to KeyError
         raise ModelFileError(f"{path}: not a model exported by this tool ({type(e).__name__}: {e})") from e
     meta = getattr(learn.model, "meta", None)

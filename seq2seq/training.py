@@ -85,12 +85,13 @@ def suggest_lr(learn, default: float = 3e-3) -> float:
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run the whole job; returns the final metrics (also written to `out/metrics.json`).
 
-    Files in `cfg.out`: lr_find.png, losses.png, history.csv, metrics.json, export.pkl.
+    Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, losses.png, history.csv, metrics.json, export.pkl.
     """
     out = check_writable(cfg.out)
     pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt)
     data = seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
                         seed=cfg.seed, bs=cfg.bs)
+    atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
     log(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation pairs; "
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")
     learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,

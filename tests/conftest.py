@@ -13,3 +13,32 @@ def corpora():
     if not CORPORA.is_dir():
         pytest.skip("../shared/corpora not present")
     return CORPORA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    "Tiny tensors run faster on one thread on a small shared machine."
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A small model trained for a few epochs on 240 sample rows, exported; shared by the tests.
+
+    Returns the path of its export.pkl (the folder also holds valid.csv and the other outputs).
+    """
+    from seq2seq.model import ModelConfig
+    from seq2seq.training import TrainConfig, train
+    from seq2seq.utils import seed_everything
+    out = tmp_path_factory.mktemp("tiny_model")
+    csv = out / "train.csv"
+    import pandas as pd
+    pd.read_csv(ROOT / "data" / "sample.csv").iloc[:240].to_csv(csv, index=False)
+    seed_everything(0)
+    train(TrainConfig(csv=str(csv), out=str(out), epochs=4, lr=1e-2, bs=32, decode_limit=32,
+                      model=ModelConfig(emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
+    return out / "export.pkl"

@@ -275,6 +275,7 @@ def test_seeded_generation_reproducible_and_low_temperature_is_greedy():
         assert toks(a) == toks(generate(m, src, decoder=dec, seed=5, n_best=3))
         assert toks(a) != toks(generate(m, src, decoder=dec, seed=6, n_best=3))
         assert all(len(x) == 3 and x[0].norm_score >= x[-1].norm_score for x in a)
+        assert [len(x) for x in generate(m, src[:2], decoder=dec, n_best=8, seed=0)] == [8, 8]  # > beam_size
         cold = generate(m, src, decoder=dec, seed=5, temperature=1e-3)
         assert toks(cold) == toks(generate(m, src, decoder="greedy"))
 
@@ -294,7 +295,7 @@ def test_beam_n_best_sorted_and_distinct():
 @pytest.mark.parametrize("kw", [dict(decoder="sample"), dict(beam_size=0), dict(decoder="beam", n_best=6),
                                 dict(n_best=0), dict(top_k=0), dict(top_p=0.), dict(top_p=1.5),
                                 dict(temperature=0.), dict(max_len=0), dict(min_len=-1),
-                                dict(length_penalty=-1.)])
+                                dict(length_penalty=-1.), dict(beam_size=2.0), dict(max_len=True)])
 def test_bad_options_raise(kw):
     with pytest.raises(ValueError):
         generate(TinyGRU(), rand_src(2, 3), **kw)
@@ -395,3 +396,5 @@ def test_constraint_select_and_bad_ids():
         FaithfulConstraint([[20]], O2C, EOS, V_F)
     with pytest.raises(ValueError):
         generate(TinyGRU(V=V_F), rand_src(3, 3, V=V_F), constraint=con)     # 2 sentences for 3 rows
+    with pytest.raises(ValueError, match="pad/BOS"):
+        generate(TinyGRU(V=V_F), rand_src(2, 3, V=V_F), constraint=FaithfulConstraint([[5], [PAD]], O2C, EOS, V_F))

@@ -1,0 +1,122 @@
+"""Decode a whole CSV with a trained model, in chunks, writing as it goes (scripts/predict.py).
+
+Memory stays flat in the number of rows; every input column and the row order are kept; the
+output is written to a temporary file renamed at the end, so an interrupted run leaves no OUT.
+"""
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+
+from . import compat  # noqa: F401  (before fastai)
+from fastprogress.fastprogress import progress_bar
+
+from .data import DataError
+from .metrics import text_metrics
+
+__all__ = ["predict_csv", "check_output"]
+
+
+def check_output(out) -> Path:
+    "Fail early, before any decoding, when `out` cannot be written."
+    out = Path(out)
+    if not out.parent.is_dir(): raise OSError(f"--out {out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK): raise OSError(f"--out {out}: folder {out.parent} is not writable")
+    if out.is_dir(): raise OSError(f"--out {out}: is a folder")
+    return out
+
+
+def _chunks(path: Path, src: str, chunk_rows: int):
+    "Read `path` in chunks of strings; clear errors for a missing column, an empty or non-UTF-8 file."
+    if not path.is_file(): raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows,
+                             encoding="utf-8")
+        for i, chunk in enumerate(reader):
+            if src not in chunk.columns:
+                raise DataError(f"{path}: no column {src!r}; the file has "
+                                f"{', '.join(map(repr, map(str, chunk.columns)))}")
+            yield chunk
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 (byte {e.start}: {e.reason}); re-save it as UTF-8") from e
+    except pd.errors.EmptyDataError as e:
+        raise DataError(f"{path}: the file has no header or rows") from e
+
+
+def _count_rows(path: Path) -> Optional[int]:
+    "Data rows in a CSV (for the progress bar); None when it cannot be read as such."
+    try:
+        with open(path, newline="", encoding="utf-8") as f: return max(sum(1 for _ in csv.reader(f)) - 1, 0)
+    except (UnicodeDecodeError, csv.Error):
+        return None
+
+
+def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str = "prediction",
+                ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0, log=print,
+                **restore_kwargs) -> dict:
+    """Write `out`: `csv_in` plus a `pred_col` column (and `{pred_col}_nbest` with n_best > 1).
+
+    With `ref` (a column of references) also writes `out.metrics.json` and returns the metrics:
+    BLEU, chrF, exact match, span P/R/F1 (micro and per type) and faithfulness.
+    """
+    csv_in, out = Path(csv_in), check_output(out)
+    src = src or learn.meta["src"]
+    total = _count_rows(csv_in)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
+    os.close(fd)
+    keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
+    try:
+        chunks = _chunks(csv_in, src, chunk_rows)
+        pb = progress_bar(chunks, total=max(1, -(-total // chunk_rows)) if total else None)
+        for i, chunk in enumerate(pb):
+            if ref is not None and ref not in chunk.columns:
+                raise DataError(f"{csv_in}: no reference column {ref!r}")
+            _predict_chunk(learn, chunk, src, pred_col, restore_kwargs)
+            chunk.to_csv(tmp, mode="a", header=i == 0, index=False)
+            _keep(keep, chunk, src, pred_col, ref)
+        if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")
+    return _report(learn, keep, out, ref, show, log)
+
+
+def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, kwargs: dict):
+    "Add the prediction column(s) to one chunk in place."
+    res = learn.restore(chunk[src].tolist(), with_scores=True, **kwargs)
+    chunk[pred_col] = [r[0][0] for r in res]
+    if kwargs.get("n_best", 1) > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
+
+
+def _keep(keep: dict, chunk: pd.DataFrame, src: str, pred_col: str, ref: Optional[str]):
+    "Count rows and keep what the metrics need (only with a reference column)."
+    blank = chunk[src].isna() | (chunk[src].fillna("").str.strip() == "")
+    keep["rows"] += len(chunk)
+    keep["empty"] += int(blank.sum())
+    if ref is None: return
+    ok = ~blank & chunk[ref].notna()
+    keep["preds"] += chunk.loc[ok, pred_col].tolist()
+    keep["refs"] += chunk.loc[ok, ref].tolist()
+    keep["srcs"] += chunk.loc[ok, src].tolist()
+
+
+def _report(learn, keep: dict, out: Path, ref: Optional[str], show: int, log) -> dict:
+    "Metrics against the reference column, printed and written beside OUT."
+    for p, r in list(zip(keep["preds"], keep["refs"]))[:show]:
+        log(f"  prediction: {p}\n  reference:  {r}\n")
+    if ref is None: return {}
+    res = text_metrics(keep["preds"], keep["refs"], keep["srcs"], strip_source=learn.meta["task"] == "strip")
+    res["empty_sources"] = keep["empty"]
+    path = out.with_name(out.name + ".metrics.json") if out.suffix != ".csv" else out.with_suffix(".metrics.json")
+    path.write_text(json.dumps(res, indent=2))
+    sp = res["spans"]
+    log(f"BLEU {res['bleu']:.2f}  chrF {res['chrf']:.2f}  exact match {res['exact_match']:.4f}  "
+        f"span P/R/F1 {sp['precision']:.4f}/{sp['recall']:.4f}/{sp['f1']:.4f}  "
+        f"faithfulness {res['faithfulness']:.4f}  (n={res['n']}; metrics: {path})")
+    return res

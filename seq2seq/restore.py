@@ -1,0 +1,138 @@
+"""Turn texts into annotated texts (or back) with a trained model: batching, decoding, assembly.
+
+In faithful mode (the default) the decoder may only re-emit the source with well-formed tag
+markers (see `decode.FaithfulConstraint`), and the output string is assembled from the
+*source string*: markers are inserted at the offsets of the source tokens they stand between.
+So words the model never saw (`xxunk`) come back exactly and, for every decoder,
+`strip_tags(restore(text)) == text`. For the reverse task (annotated -> plain) the faithful
+output is the source with its markers removed. Without faithful mode the model generates
+freely and its tokens are detokenized.
+
+There is no fixed limit on the source length: `max_len` defaults to a multiple of each
+source's own length (and faithful decoding always gets the steps it needs to finish).
+"""
+import math
+from typing import List, Optional, Sequence
+
+import torch
+
+from . import compat  # noqa: F401  (before fastai)
+from fastprogress.fastprogress import progress_bar
+
+from .decode import FaithfulConstraint, generate
+from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
+from .tokenizer import Piece, detokenize, is_control, pieces
+
+__all__ = ["restore_texts", "assemble_faithful", "DECODERS"]
+
+DECODERS = ("greedy", "topk", "nucleus", "beam")
+
+
+def _tables(itos: Sequence[str]):
+    "target stoi and the opening -> closing marker ids of a target vocabulary."
+    stoi = {t: i for i, t in enumerate(itos)}
+    o2c = {i: stoi[close_marker(marker_type(t))] for i, t in enumerate(itos)
+           if is_open(t) and close_marker(marker_type(t)) in stoi}
+    return stoi, o2c
+
+
+def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> str:
+    """Insert the markers of `out` (the decoded tokens) into `src` between the source tokens.
+
+    `out` is the source's tokens in order with markers between them (what faithful decoding
+    emits); a copied position holds whatever token the model emitted for it (e.g. 'xxunk'),
+    the text always comes from `src`. An opening marker goes right before the next word, a
+    closing one right after the last word copied. A cut-short output keeps the rest of `src`
+    and closes an open tag after the last word copied.
+    """
+    ins, ptr, last_end, open_type = [], 0, 0, None
+    words = [p for p in src_pieces if not is_control(p.text) and not is_marker(p.text)]
+    wi = 0  # words copied
+    for tok in out:
+        if is_open(tok):
+            ins.append((words[wi].start if wi < len(words) else last_end, len(ins), tok))
+            open_type = marker_type(tok)
+        elif is_close(tok):
+            ins.append((last_end, len(ins), tok))
+            open_type = None
+        else:
+            p = src_pieces[ptr] if ptr < len(src_pieces) else None
+            ptr += 1
+            if p is not None and not is_control(p.text):
+                last_end, wi = p.end, wi + 1
+    if open_type is not None: ins.append((last_end, len(ins), close_marker(open_type)))
+    res, pos = [], 0
+    for off, _, tok in sorted(ins):
+        res += [src[pos:off], tok]
+        pos = off
+    return "".join(res + [src[pos:]])
+
+
+def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
+    "Source pieces, source ids and target copy ids of each text."
+    src_stoi = learn.data.x.vocab.stoi
+    tgt_stoi, _ = _tables(learn.data.y.vocab.itos)
+    res = []
+    for t in texts:
+        ps = pieces(t, lang)
+        src_ids = [src_stoi.get(p.text, 0) for p in ps]
+        kept = [p for p in ps if not (strip_task and is_marker(p.text))]
+        res.append((ps, src_ids, [tgt_stoi.get(p.text, 0) for p in kept]))
+    return res
+
+
+def _check(decoder: str, beam_size: int, n_best: int):
+    "Validate what generate does not know about (it checks the rest)."
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
+    if decoder == "beam" and n_best > beam_size:
+        raise ValueError(f"n_best ({n_best}) must be <= beam_size ({beam_size})")
+
+
+def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "greedy",
+                  faithful: Optional[bool] = None, bs: int = 64, n_best: int = 1,
+                  with_scores: bool = False, progress: bool = False, **decode_kwargs):
+    """Decode `texts` with `learn`'s model.
+
+    Args:
+        texts: source strings; empty/None/NaN items give "" without decoding.
+        decoder: "greedy", "topk", "nucleus" or "beam".
+        faithful: constrain output to the source (default: on).
+        bs: sentences per batch (sorted by length to keep padding small).
+        n_best, with_scores: return, per text, a list of `(text, score)` (n_best of them)
+            instead of one string.
+        decode_kwargs: beam_size, top_k, top_p, temperature, length_penalty, max_len,
+            min_len, seed — see `decode.generate`.
+    """
+    faithful = True if faithful is None else faithful
+    _check(decoder, decode_kwargs.get("beam_size", 5), n_best)
+    meta, model = learn.model.meta, learn.model
+    strip_task = meta["task"] == "strip"
+    itos = learn.data.y.vocab.itos
+    _, o2c = _tables(itos)
+    texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
+    todo = [i for i, t in enumerate(texts) if t.strip()]
+    todo.sort(key=lambda i: len(texts[i]))
+    res = [[("", 0.0)] for _ in texts]
+    model.eval()
+    dev = next(model.parameters()).device
+    batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]
+    for b in (progress_bar(batches) if progress and batches else batches):
+        enc = _encode(learn, [texts[i] for i in b], meta["lang"], strip_task)
+        src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
+                                              padding_value=model.pad_idx).to(dev)
+        cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
+                if faithful else None)
+        hyps = generate(model, src, decoder=decoder, n_best=n_best, constraint=cons, **decode_kwargs)
+        for i, e, hs in zip(b, enc, hyps):
+            res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], faithful, strip_task),
+                       h.norm_score if decoder == "beam" else h.score) for h in hs] or [(texts[i], float("-inf"))]
+    if with_scores or n_best > 1: return res
+    return [r[0][0] for r in res]
+
+
+def _text(src: str, src_pieces, out: List[str], faithful: bool, strip_task: bool) -> str:
+    "The output string of one hypothesis."
+    if not faithful: return detokenize(out)
+    if strip_task: return strip_tags(src)  # the only output the constraint allows
+    return assemble_faithful(src, src_pieces, out)
