@@ -34,12 +34,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 (byte {e.start}: {e.reason}); re-save it as UTF-8") from e
+    except UnicodeDecodeError as e:  # pandas' offset is within a buffer, so find the byte ourselves
+        raise DataError(f"{path}: not UTF-8 ({_bad_utf8(path)}); re-save it as UTF-8") from e
     except pd.errors.EmptyDataError as e:
         raise DataError(f"{path}: the file has no header or rows") from e
     except pd.errors.ParserError as e:
         raise DataError(f"{path}: not a valid CSV ({e})") from e
+
+
+def _bad_utf8(path: Path) -> str:
+    "Where the first byte that is not UTF-8 stands in the file at `path`."
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        return f"line {line}, byte {e.start}: 0x{raw[e.start]:02x}"
+    return "invalid bytes"
 
 
 def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *,

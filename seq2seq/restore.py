@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from . import compat  # noqa: F401  (before fastai)
+from fastai.text.transform import BOS, EOS, PAD
 from fastprogress.fastprogress import progress_bar
 
 from .decode import FaithfulConstraint, generate
@@ -26,6 +27,7 @@ from .tokenizer import Piece, detokenize, is_control, pieces
 __all__ = ["restore_texts", "assemble_faithful", "DECODERS"]
 
 DECODERS = ("greedy", "topk", "nucleus", "beam")
+_SPECIAL = {BOS, EOS, PAD}  # ids the decoder bans or stops at
 
 
 def _tables(itos: Sequence[str]):
@@ -42,27 +44,28 @@ def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> 
     `out` is the source's tokens in order with markers between them (what faithful decoding
     emits); a copied position holds whatever token the model emitted for it (e.g. 'xxunk'),
     the text always comes from `src`. An opening marker goes right before the next word, a
-    closing one right after the last word copied. A cut-short output keeps the rest of `src`
-    and closes an open tag after the last word copied.
+    closing one right after the last word copied. A span that holds no word (only whitespace
+    controls, which the constraint allows) is dropped, as it has no place between words. A
+    cut-short output keeps the rest of `src` and closes an open tag after the last word copied.
     """
-    ins, ptr, last_end, open_type = [], 0, 0, None
+    ins, ptr, last_end = [], 0, 0
+    opn, n_in = None, 0  # the open marker's (offset, token) while a span is open; words copied since
     words = [p for p in src_pieces if not is_control(p.text) and not is_marker(p.text)]
     wi = 0  # words copied
     for tok in out:
         if is_open(tok):
-            ins.append((words[wi].start if wi < len(words) else last_end, len(ins), tok))
-            open_type = marker_type(tok)
+            opn, n_in = (words[wi].start if wi < len(words) else last_end, tok), 0
         elif is_close(tok):
-            ins.append((last_end, len(ins), tok))
-            open_type = None
+            if opn is not None and n_in: ins += [opn, (last_end, tok)]
+            opn = None
         else:
             p = src_pieces[ptr] if ptr < len(src_pieces) else None
             ptr += 1
             if p is not None and not is_control(p.text):
-                last_end, wi = p.end, wi + 1
-    if open_type is not None: ins.append((last_end, len(ins), close_marker(open_type)))
+                last_end, wi, n_in = p.end, wi + 1, n_in + 1
+    if opn is not None and n_in: ins += [opn, (last_end, close_marker(marker_type(opn[1])))]
     res, pos = [], 0
-    for off, _, tok in sorted(ins):
+    for off, tok in ins:  # offsets never decrease along `out`: opens at a word's start, closes after it
         res += [src[pos:off], tok]
         pos = off
     return "".join(res + [src[pos:]])
@@ -75,9 +78,10 @@ def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
     res = []
     for t in texts:
         ps = pieces(t, lang)
-        src_ids = [src_stoi.get(p.text, 0) for p in ps]
+        # a word spelled like BOS/EOS/pad would end or pad the sentence: read it as unknown
+        src_ids = [0 if p.text in _SPECIAL else src_stoi.get(p.text, 0) for p in ps]
         kept = [p for p in ps if not (strip_task and is_marker(p.text))]
-        res.append((ps, src_ids, [tgt_stoi.get(p.text, 0) for p in kept]))
+        res.append((ps, src_ids, [0 if p.text in _SPECIAL else tgt_stoi.get(p.text, 0) for p in kept]))
     return res
 
 
@@ -99,8 +103,9 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
         decoder: "greedy", "topk", "nucleus" or "beam".
         faithful: constrain output to the source (default: on).
         bs: sentences per batch (sorted by length to keep padding small).
-        n_best, with_scores: return, per text, a list of `(text, score)` (n_best of them)
-            instead of one string.
+        n_best, with_scores: return, per text, a list of `(text, score)` (n_best of them), best
+            first, instead of one string; the score is the length-normalised log-probability for
+            beam search, the plain one for the other decoders.
         decode_kwargs: beam_size, top_k, top_p, temperature, length_penalty, max_len,
             min_len, seed — see `decode.generate`.
     """
@@ -117,6 +122,7 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     model.eval()
     dev = next(model.parameters()).device
     batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]
+    key = "norm_score" if decoder == "beam" else "score"  # samples: their plain log-probability
     for b in (progress_bar(batches) if progress and batches else batches):
         enc = _encode(learn, [texts[i] for i in b], meta["lang"], strip_task)
         src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
@@ -125,8 +131,9 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
                 if faithful else None)
         hyps = generate(model, src, decoder=decoder, n_best=n_best, constraint=cons, **decode_kwargs)
         for i, e, hs in zip(b, enc, hyps):
+            hs = sorted(hs, key=lambda h: -getattr(h, key))  # best first by the score reported
             res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], faithful, strip_task),
-                       h.norm_score if decoder == "beam" else h.score) for h in hs] or [(texts[i], float("-inf"))]
+                       getattr(h, key)) for h in hs] or [(texts[i], float("-inf"))]
     if with_scores or n_best > 1: return res
     return [r[0][0] for r in res]
 

@@ -1,7 +1,9 @@
 """Reversible tokenization: spaCy 3 words, `{{...}}` markers kept whole, whitespace restorable.
 
-Tokens carry no whitespace. Between two tokens a *default* separator applies (a space, or
-nothing around punctuation and on the inner side of tag markers); where the text differs
+Tokens carry no whitespace. Between two words a *default* separator applies (a space, or
+nothing around punctuation); markers are zero-width, so where markers stand between two words,
+that default goes after their closing and before their opening markers (outside the spans) and
+every other gap between them defaults to nothing. Where the text differs
 from the default, a control token records it: `xxjn` (nothing where a space was expected),
 `xxsp` (one space where nothing was expected), or a literal whitespace token (`'  '`,
 `'\\n'`, ...) for anything else. So `detokenize(tokenize(s)) == s` for every string.
@@ -43,6 +45,18 @@ def default_sep(a: str, b: str) -> str:
     if b[0] in _NO_SPACE_BEFORE or b[0] == "'" or b == "n't": return ""
     if a[-1] in _NO_SPACE_AFTER: return ""
     return " "
+
+
+def _default_seps(toks: List[str]) -> List[str]:
+    "Default separator of each adjacent pair of `toks` (words and markers, no control tokens)."
+    res = [""] * max(len(toks) - 1, 0)
+    words = [i for i, t in enumerate(toks) if not is_marker(t)]
+    for p, q in zip(words, words[1:]):
+        run = toks[p + 1:q]
+        n_close = next((k for k, t in enumerate(run) if not is_close(t)), len(run))
+        # the words' own default, so that removing the markers leaves the source's controls
+        res[p + n_close] = default_sep(toks[p], toks[q])
+    return res
 
 
 def _word_pieces(plain: str, lang: str, cuts: set) -> List[Piece]:
@@ -89,14 +103,14 @@ def pieces(text: str, lang: str = "en") -> List[Piece]:
 
 def _add_controls(items: List[Piece], plain: str) -> List[Piece]:
     "Insert the control tokens that make the whitespace between `items` recoverable."
-    res = []
+    res, dflt = [], _default_seps([it.text for it in items])
     if items and items[0].start > 0: res.append(Piece(plain[:items[0].start], 0, items[0].start))
     for i, it in enumerate(items):
         res.append(it)
         nxt = items[i + 1] if i + 1 < len(items) else None
         gap_end = nxt.start if nxt else len(plain)
         ws = plain[it.end:gap_end]
-        want = default_sep(it.text, nxt.text) if nxt else ""
+        want = dflt[i] if nxt else ""
         if ws == want: continue
         if ws == "": tok = JOIN
         elif ws == " ": tok = SPACE
@@ -113,17 +127,18 @@ def tokenize(text: str, lang: str = "en") -> List[str]:
 
 def detokenize(tokens) -> str:
     "Inverse of `tokenize`; BOS/EOS/padding are dropped."
-    out, prev, pending = [], None, None
-    for t in tokens:
-        if t in (BOS, EOS, PAD, "xxfake"): continue
-        if t in (JOIN, SPACE):
-            pending = "" if t == JOIN else " "
+    toks = [t for t in tokens if t not in (BOS, EOS, PAD, "xxfake")]
+    dflt = _default_seps([t for t in toks if not is_control(t)])
+    out, n, gap = [], 0, None  # n: words and markers written; gap: text of the controls after the last one
+    for t in toks:
+        if is_control(t):
+            gap = ("" if gap is None else gap) + ("" if t == JOIN else " " if t == SPACE else t)
             continue
-        if prev is not None: out.append(default_sep(prev, t) if pending is None else pending)
-        elif pending: out.append(pending)
+        if n: out.append(dflt[n - 1] if gap is None else gap)
+        elif gap: out.append(gap)
         out.append(t)
-        prev, pending = t, None
-    if pending: out.append(pending)
+        n, gap = n + 1, None
+    if gap: out.append(gap)
     return "".join(out)
 
 

@@ -1,0 +1,237 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seq2seq.data import DataError, Seq2SeqTextList, make_vocab, read_pairs, seq2seq_collate, seq2seq_data
+from seq2seq.tags import TagError
+from seq2seq.tokenizer import JOIN, SPACE
+
+SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'sample.csv'
+HEAD = 'orig_text,annotated_text\n'
+
+
+def write(tmp_path, text: str, name: str = 'pairs.csv', encoding: str = 'utf-8') -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def one_line(e) -> str:
+    msg = str(e.value)
+    assert '\n' not in msg
+    return msg
+
+
+# --- read_pairs ------------------------------------------------------------------------------
+
+def test_read_pairs_csv_and_frame(tmp_path):
+    p = write(tmp_path, HEAD + 'Seen on 3/4.,Seen on {{DATE}}3/4{{/DATE}}.\n"a, b",a{{X}}b{{/X}}\n')
+    df = read_pairs(p)
+    assert df.orig_text.tolist() == ['Seen on 3/4.', 'a, b']
+    assert df.annotated_text.tolist() == ['Seen on {{DATE}}3/4{{/DATE}}.', 'a{{X}}b{{/X}}']
+    assert df.attrs['dropped'] == 0
+    same = read_pairs(pd.DataFrame({'orig_text': ['x'], 'annotated_text': ['{{A}}x{{/A}}']}))
+    assert same.annotated_text.tolist() == ['{{A}}x{{/A}}']
+
+
+def test_read_pairs_other_columns(tmp_path):
+    p = write(tmp_path, 'a,b,c\nx,{{A}}x{{/A}},1\n')
+    assert read_pairs(p, src='a', tgt='b')[['a', 'b']].values.tolist() == [['x', '{{A}}x{{/A}}']]
+
+
+def test_strings_stay_strings(tmp_path):
+    p = write(tmp_path, HEAD + '007,007\nNA,NA\nnan,null\n')
+    df = read_pairs(p)
+    assert df.orig_text.tolist() == ['007', 'NA', 'nan']  # no numbers, no NA guessing
+    assert df.attrs['dropped'] == 0
+
+
+@pytest.mark.parametrize('head,missing,has', [
+    ('orig,annotated_text\n', "'orig_text'", "'orig', 'annotated_text'"),
+    ('text,label\n', "'orig_text', 'annotated_text'", "'text', 'label'"),
+])
+def test_missing_column(tmp_path, head, missing, has):
+    p = write(tmp_path, head + 'a,b\n')
+    with pytest.raises(DataError) as e: read_pairs(p)
+    msg = one_line(e)
+    assert str(p) in msg and f'missing column(s) {missing}' in msg and msg.endswith(f'the file has {has}')
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match='no such file') as e: read_pairs(tmp_path / 'nope.csv')
+    assert str(tmp_path / 'nope.csv') in one_line(e)
+
+
+@pytest.mark.parametrize('text,what', [('', 'the file is empty'), ('\n\n', 'no header or rows'),
+                                       (HEAD, 'no rows'), ('orig_text,annotated_text', 'no rows')])
+def test_empty_inputs(tmp_path, text, what):
+    p = write(tmp_path, text)
+    with pytest.raises(DataError, match=what) as e: read_pairs(p)
+    assert one_line(e).startswith(str(p))
+
+
+def test_empty_cells_are_skipped_and_counted(tmp_path, capsys):
+    p = write(tmp_path, HEAD + 'a,{{A}}a{{/A}}\n,x\ny,\n  ,\t\nb,b\n')
+    df = read_pairs(p)
+    assert df.orig_text.tolist() == ['a', 'b'] and df.attrs['dropped'] == 3
+    assert f"{p}: skipped 3 row(s)" in capsys.readouterr().out
+    read_pairs(p, verbose=False)
+    assert capsys.readouterr().out == ''
+    frame = pd.DataFrame({'orig_text': ['a', np.nan, None, 'c'], 'annotated_text': ['a', 'b', 'c', np.nan]})
+    assert read_pairs(frame, verbose=False).orig_text.tolist() == ['a']
+
+
+def test_every_row_empty(tmp_path):
+    with pytest.raises(DataError, match="every row has an empty 'orig_text' or 'annotated_text' cell"):
+        read_pairs(write(tmp_path, HEAD + ',x\ny,\n'))
+
+
+def test_malformed_tags_name_file_column_and_row(tmp_path):
+    # row 4 counts the skipped empty row 2: numbers are the file's 1-based data rows
+    p = write(tmp_path, HEAD + 'a,{{A}}a{{/A}}\n,x\nb,b\nd,{{X}}d\n')
+    with pytest.raises(TagError) as e: read_pairs(p)
+    assert one_line(e) == f"{p}: column 'annotated_text', row 4: unclosed {{{{X}}}} opened at char 0"
+    assert read_pairs(p, check_tags=False).annotated_text.tolist()[-1] == '{{X}}d'
+
+
+def test_malformed_tags_in_marked_source(tmp_path):
+    # the strip task: a source that holds markers is validated too
+    p = write(tmp_path, HEAD + '{{A}}a{{/A}},a\n{{B}}b{{/C}},b\n')
+    with pytest.raises(TagError, match=r"column 'orig_text', row 2: \{\{/C\}\} at char 6 does not match"):
+        read_pairs(p)
+
+
+def test_plain_source_with_braces_is_not_validated(tmp_path):
+    p = write(tmp_path, HEAD + 'f(x) = {{y},f(x) = {{y}\n')
+    with pytest.raises(TagError, match="column 'annotated_text', row 1: stray"):
+        read_pairs(p)  # the target always is
+    df = read_pairs(p, src='annotated_text', tgt='annotated_text', check_tags=False)
+    assert len(df) == 1
+
+
+def test_not_utf8(tmp_path):
+    p = write(tmp_path, HEAD + 'x,x\n' * 3000 + 'café,café\n', encoding='latin-1')
+    with pytest.raises(DataError) as e: read_pairs(p)
+    msg = one_line(e)
+    at = (HEAD + 'x,x\n' * 3000 + 'caf').encode()
+    assert msg == f'{p}: not UTF-8 (line 3002, byte {len(at)}: 0xe9); re-save it as UTF-8'
+
+
+def test_invalid_csv(tmp_path):
+    p = write(tmp_path, HEAD + '"unterminated,x\n')
+    with pytest.raises(DataError, match='not a valid CSV') as e: read_pairs(p)
+    assert one_line(e).startswith(str(p))
+
+
+# --- DataBunch -------------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def pairs():
+    return read_pairs(SAMPLE, verbose=False).head(40)
+
+
+@pytest.fixture(scope='module')
+def data(pairs, tmp_path_factory):
+    return seq2seq_data(pairs, path=tmp_path_factory.mktemp('d'), bs=8, min_freq=1, seed=3)
+
+
+def test_batches(data, pairs):
+    y = data.train_ds.y.vocab
+    bos, eos, pad = y.stoi['xxbos'], y.stoi['xxeos'], y.stoi['xxpad']
+    assert pad == 1 and data.train_ds.x.vocab.stoi['xxpad'] == 1
+    srcs, tgts = set(pairs.orig_text), set(pairs.annotated_text)
+    for dl in (data.train_dl, data.valid_dl):
+        for (src, tgt_in), tgt_out in dl:
+            assert src.dtype == tgt_in.dtype == torch.int64
+            assert tgt_in.shape == tgt_out.shape and src.size(0) == tgt_in.size(0)
+            for s, ti, to in zip(src, tgt_in, tgt_out):
+                for row in (s, to):  # right padding: real tokens, then only padding
+                    n = int((row != pad).sum())
+                    assert (row[:n] != pad).all() and (row[n:] == pad).all() and n > 0
+                n = int((to != pad).sum())
+                assert ti[0] == bos and to[n - 1] == eos and (to[:n - 1] != eos).all()
+                assert torch.equal(to[:n - 1], ti[1:n])          # the same sequence shifted by one
+                if dl is data.train_dl:  # (validation words may be unknown to the vocab)
+                    assert str(data.train_ds.x.reconstruct(s)) in srcs
+                    assert str(data.train_ds.y.reconstruct(torch.cat([ti[:1], to]))) in tgts
+    assert not (data.train_ds.x.items[0] == data.train_ds.x.vocab.stoi['xxbos']).any()  # no BOS in sources
+
+
+def test_reconstruct_exact_text(data, pairs):
+    for lst, col in ((data.train_ds.x, 'orig_text'), (data.train_ds.y, 'annotated_text')):
+        texts = [str(lst.reconstruct(torch.tensor(ids))) for ids in lst.items]
+        assert sorted(texts) == sorted(pairs[col].iloc[i] for i in _train_rows(data, pairs))
+
+
+def _train_rows(data, pairs):
+    "Frame rows of the training set (found by their source text and target text together)."
+    left = list(zip(pairs.orig_text, pairs.annotated_text))
+    valid = [(str(data.valid_ds.x.reconstruct(torch.tensor(a))), str(data.valid_ds.y.reconstruct(torch.tensor(b))))
+             for a, b in zip(data.valid_ds.x.items, data.valid_ds.y.items)]
+    for v in valid: left.remove(v)
+    return [i for i, p in enumerate(zip(pairs.orig_text, pairs.annotated_text)) if p in left]
+
+
+def test_reconstruct_drops_padding(data):
+    lst = data.train_ds.y
+    ids = torch.tensor(list(lst.items[0]) + [1, 1, 1])
+    r = lst.reconstruct(ids)
+    assert str(r) == str(lst.reconstruct(torch.tensor(lst.items[0]))) and 1 not in r.data.tolist()
+
+
+def test_collate():
+    class It:  # a fastai item: `.data` holds the ids
+        def __init__(self, ids): self.data = np.array(ids)
+    (src, tgt_in), tgt_out = seq2seq_collate([(It([5, 6, 7]), It([2, 8, 3])), (It([9]), It([2, 8, 8, 8, 3]))])
+    assert src.tolist() == [[5, 6, 7], [9, 1, 1]]
+    assert tgt_in.tolist() == [[2, 8, 3, 1], [2, 8, 8, 8]]
+    assert tgt_out.tolist() == [[8, 3, 1, 1], [8, 8, 8, 3]]
+
+
+def test_valid_batches_sorted_by_length(pairs):
+    data = seq2seq_data(pairs, bs=4, valid_pct=0.5, seed=1)
+    lens = [int((s != 1).sum() + (t != 1).sum()) for (src, tgt_in), _ in data.valid_dl for s, t in zip(src, tgt_in)]
+    assert len(lens) == len(data.valid_ds) and lens == sorted(lens, reverse=True)
+
+
+def test_rare_markers_and_controls_kept():
+    rows = [('Seen today.', 'Seen today.')] * 6 + [
+        ('Call 555-0100.', 'Call {{CONTACT:PHONE}}555-0100{{/CONTACT:PHONE}}.'),  # one PHONE span
+        ('a  b\nc', 'a  b\nc')]                                                    # rare whitespace
+    df = pd.DataFrame(rows, columns=['orig_text', 'annotated_text'])
+    data = seq2seq_data(df, valid_pct=0.0, min_freq=2)
+    tx, ty = data.train_ds.x.vocab.itos, data.train_ds.y.vocab.itos
+    for t in ('{{CONTACT:PHONE}}', '{{/CONTACT:PHONE}}', JOIN, SPACE, '  ', '\n'):
+        assert t in ty
+    for t in (JOIN, SPACE, '  ', '\n'):
+        assert t in tx
+    assert 'Call' not in ty and len(ty) % 8 == 0 and len(tx) % 8 == 0
+    assert len(set(ty)) == len(ty) - ty.count('xxfake') + min(ty.count('xxfake'), 1)  # no duplicates
+
+
+def test_make_vocab():
+    v = make_vocab([['a', 'a', '{{X}}', ' \n']], min_freq=2)
+    assert {'a', '{{X}}', ' \n', JOIN, SPACE} <= set(v.itos) and len(v.itos) % 8 == 0
+    assert v.itos[:2] == ['xxunk', 'xxpad']
+
+
+def test_seeded_split(pairs):
+    def valid(d): return [list(a) for a in d.valid_ds.x.items]
+    a, b = seq2seq_data(pairs, seed=7, valid_pct=0.25), seq2seq_data(pairs, seed=7, valid_pct=0.25)
+    c = seq2seq_data(pairs, seed=8, valid_pct=0.25)
+    assert len(a.valid_ds) == 10 and len(a.train_ds) == 30
+    assert valid(a) == valid(b) and sorted(valid(a)) != sorted(valid(c))
+
+
+def test_valid_col(pairs):
+    df = pairs.assign(is_valid=['true' if i % 5 == 0 else 'False' for i in range(len(pairs))])
+    data = seq2seq_data(df, valid_col='is_valid', min_freq=1)
+    got = sorted(str(data.valid_ds.y.reconstruct(torch.tensor(ids))) for ids in data.valid_ds.y.items)
+    assert got == sorted(df.annotated_text[::5])
+    flags = df.assign(is_valid=[i % 5 == 0 for i in range(len(df))])  # booleans work too
+    assert len(seq2seq_data(flags, valid_col='is_valid').valid_ds) == 8
+    with pytest.raises(DataError, match="no column 'split'"):
+        seq2seq_data(df, valid_col='split')
