@@ -74,10 +74,10 @@ def time_runs(learn, texts, runs: dict, repeats: int) -> dict:
 
 def main(argv=None):
     a = parse_args(argv)
-    import torch
-    from seq2seq.learner import load_seq2seq
     if not Path(a.model).exists():
         raise FileNotFoundError(f"{a.model}: no such model file; run `make demo` first (or pass --model)")
+    import torch
+    from seq2seq.learner import load_seq2seq
     if a.threads: torch.set_num_threads(a.threads)
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
     texts = _texts(a, learn)

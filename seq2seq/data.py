@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from . import compat  # noqa: F401  (before fastai)
 from fastai.basic_data import DataBunch
+from fastai.data_block import df_names_to_idx
 from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler, TextList, TokenizeProcessor
 from fastai.text.transform import Tokenizer, Vocab
 
@@ -112,6 +113,11 @@ class Seq2SeqTextList(TextList):
     def reconstruct(self, t):
         ids = [int(i) for i in t if int(i) != self.pad_idx]
         return _Text(ids, detokenize(self.vocab.itos[i] for i in ids))
+
+    def label_from_df(self, cols=1, label_cls=None, **kwargs):
+        "fastai's for one column, minus its `np.squeeze`, which makes a one-row split's labels a scalar."
+        labels = self.inner_df.iloc[:, df_names_to_idx(cols, self.inner_df)].values[:, 0]
+        return self._label_from_list(labels, label_cls=label_cls, **kwargs)
 
 
 class _Text:

@@ -52,7 +52,7 @@ def _count_rows(path: Path) -> Optional[int]:
     "Data rows in a CSV (for the progress bar); None when it cannot be read as such."
     try:
         with open(path, newline="", encoding="utf-8") as f: return max(sum(1 for _ in csv.reader(f)) - 1, 0)
-    except (UnicodeDecodeError, csv.Error):
+    except (OSError, UnicodeDecodeError, csv.Error):  # _chunks says what is wrong
         return None
 
 
@@ -72,7 +72,9 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     try:
         chunks = _chunks(csv_in, src, chunk_rows)
-        pb = progress_bar(chunks, total=max(1, -(-total // chunk_rows)) if total else None)
+        # no bar when the rows cannot be counted (fastprogress would call len() on the generator);
+        # reading then fails with a clear DataError
+        pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
         for i, chunk in enumerate(pb):
             if ref is not None and ref not in chunk.columns:
                 raise DataError(f"{csv_in}: no reference column {ref!r}")

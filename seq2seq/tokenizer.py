@@ -9,10 +9,12 @@ from the default, a control token records it: `xxjn` (nothing where a space was 
 `'\\n'`, ...) for anything else. So `detokenize(tokenize(s)) == s` for every string.
 
 Annotated text is tokenized *plain first*: the plain text is split by spaCy exactly as a
-source sentence would be, tokens are cut at tag boundaries, and markers are woven in. So the
+source sentence would be, tokens are cut at tag boundaries (and finer inside tokens with digits, see `_fine_cuts`),
+and markers are woven in. So the
 target sequence with its markers removed is the source sequence, which faithful decoding
 relies on (apart from a tag boundary inside a spaCy token, where the target has one more cut).
 """
+import re
 from typing import List, NamedTuple
 
 from .compat import blank_nlp  # before fastai
@@ -59,13 +61,27 @@ def _default_seps(toks: List[str]) -> List[str]:
     return res
 
 
+_RUNS = re.compile(r"[^\W\d_]+|\d+|.", re.S)
+
+
+def _fine_cuts(tok: str) -> List[int]:
+    """Offsets inside a spaCy token where we cut it further, so tag boundaries fall between tokens.
+
+    Tokens with a digit (IDs, dates, codes: `nhc-739146.`, `CP:41001`, `21yo`) are cut into runs
+    of letters, runs of digits and single other characters; an initial (`D.`) loses its period.
+    """
+    if any(c.isdigit() for c in tok): return [m.start() for m in _RUNS.finditer(tok)][1:]
+    if len(tok) == 2 and tok[1] == "." and tok[0].isalpha(): return [1]
+    return []
+
+
 def _word_pieces(plain: str, lang: str, cuts: set) -> List[Piece]:
-    "spaCy's non-space tokens of `plain`, each also cut at the offsets in `cuts`."
+    "spaCy's non-space tokens of `plain`, cut finer (`_fine_cuts`) and at the offsets in `cuts`."
     res = []
     for t in blank_nlp(lang).tokenizer(plain):
         if t.is_space: continue
         s, e = t.idx, t.idx + len(t.text)
-        inner = sorted(c for c in cuts if s < c < e)
+        inner = sorted({c for c in cuts if s < c < e} | {s + c for c in _fine_cuts(t.text)})
         for a, b in zip([s] + inner, inner + [e]):
             res.append(Piece(plain[a:b], a, b))
     return res

@@ -42,13 +42,3 @@ def tiny_model(tmp_path_factory):
     train(TrainConfig(csv=str(csv), out=str(out), epochs=4, lr=1e-2, bs=32, decode_limit=32,
                       model=ModelConfig(emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
     return out / "export.pkl"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    "Tiny models run faster on one thread than fighting over the shared cores."
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

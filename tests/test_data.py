@@ -7,7 +7,7 @@ import torch
 
 from seq2seq.data import DataError, Seq2SeqTextList, make_vocab, read_pairs, seq2seq_collate, seq2seq_data
 from seq2seq.tags import TagError
-from seq2seq.tokenizer import JOIN, SPACE
+from seq2seq.tokenizer import JOIN, SPACE, tokenize
 
 SAMPLE = Path(__file__).resolve().parents[1] / 'data' / 'sample.csv'
 HEAD = 'orig_text,annotated_text\n'
@@ -161,18 +161,24 @@ def test_batches(data, pairs):
 
 
 def test_reconstruct_exact_text(data, pairs):
+    train_rows = [i for i in range(len(pairs)) if i not in set(data.valid_idx)]
+    assert len(train_rows) == len(data.train_ds) == 36
     for lst, col in ((data.train_ds.x, 'orig_text'), (data.train_ds.y, 'annotated_text')):
         texts = [str(lst.reconstruct(torch.tensor(ids))) for ids in lst.items]
-        assert sorted(texts) == sorted(pairs[col].iloc[i] for i in _train_rows(data, pairs))
+        assert texts == [pairs[col].iloc[i] for i in train_rows]
 
 
-def _train_rows(data, pairs):
-    "Frame rows of the training set (found by their source text and target text together)."
-    left = list(zip(pairs.orig_text, pairs.annotated_text))
-    valid = [(str(data.valid_ds.x.reconstruct(torch.tensor(a))), str(data.valid_ds.y.reconstruct(torch.tensor(b))))
-             for a, b in zip(data.valid_ds.x.items, data.valid_ds.y.items)]
-    for v in valid: left.remove(v)
-    return [i for i, p in enumerate(zip(pairs.orig_text, pairs.annotated_text)) if p in left]
+def ids_of(text, vocab, bos_eos=True):
+    "Ids of `text` as the data's processors should give them (unknown words -> 0)."
+    toks = tokenize(text)
+    return [vocab.stoi[t] for t in (['xxbos'] + toks + ['xxeos'] if bos_eos else toks)]
+
+
+def test_valid_rows(data, pairs):
+    assert len(data.valid_idx) == len(data.valid_ds) == 4
+    for k, i in enumerate(data.valid_idx):
+        assert list(data.valid_ds.x.items[k]) == ids_of(pairs.orig_text.iloc[i], data.train_ds.x.vocab, False)
+        assert list(data.valid_ds.y.items[k]) == ids_of(pairs.annotated_text.iloc[i], data.train_ds.y.vocab)
 
 
 def test_reconstruct_drops_padding(data):
@@ -193,7 +199,7 @@ def test_collate():
 
 def test_valid_batches_sorted_by_length(pairs):
     data = seq2seq_data(pairs, bs=4, valid_pct=0.5, seed=1)
-    lens = [int((s != 1).sum() + (t != 1).sum()) for (src, tgt_in), _ in data.valid_dl for s, t in zip(src, tgt_in)]
+    lens = [int((s != 1).sum() + (t != 1).sum()) for (src, _), tgt_out in data.valid_dl for s, t in zip(src, tgt_out)]
     assert len(lens) == len(data.valid_ds) and lens == sorted(lens, reverse=True)
 
 
@@ -202,7 +208,7 @@ def test_rare_markers_and_controls_kept():
         ('Call 555-0100.', 'Call {{CONTACT:PHONE}}555-0100{{/CONTACT:PHONE}}.'),  # one PHONE span
         ('a  b\nc', 'a  b\nc')]                                                    # rare whitespace
     df = pd.DataFrame(rows, columns=['orig_text', 'annotated_text'])
-    data = seq2seq_data(df, valid_pct=0.0, min_freq=2)
+    data = seq2seq_data(df, valid_pct=0.1, min_freq=2)
     tx, ty = data.train_ds.x.vocab.itos, data.train_ds.y.vocab.itos
     for t in ('{{CONTACT:PHONE}}', '{{/CONTACT:PHONE}}', JOIN, SPACE, '  ', '\n'):
         assert t in ty
@@ -229,9 +235,19 @@ def test_seeded_split(pairs):
 def test_valid_col(pairs):
     df = pairs.assign(is_valid=['true' if i % 5 == 0 else 'False' for i in range(len(pairs))])
     data = seq2seq_data(df, valid_col='is_valid', min_freq=1)
-    got = sorted(str(data.valid_ds.y.reconstruct(torch.tensor(ids))) for ids in data.valid_ds.y.items)
-    assert got == sorted(df.annotated_text[::5])
+    assert list(data.valid_idx) == list(range(0, 40, 5)) and len(data.valid_ds) == 8
+    for k, i in enumerate(data.valid_idx):
+        assert list(data.valid_ds.y.items[k]) == ids_of(df.annotated_text.iloc[i], data.train_ds.y.vocab)
     flags = df.assign(is_valid=[i % 5 == 0 for i in range(len(df))])  # booleans work too
-    assert len(seq2seq_data(flags, valid_col='is_valid').valid_ds) == 8
+    assert list(seq2seq_data(flags, valid_col='is_valid').valid_idx) == list(range(0, 40, 5))
     with pytest.raises(DataError, match="no column 'split'"):
         seq2seq_data(df, valid_col='split')
+
+
+def test_one_row_validation_set(pairs):
+    # fastai squeezes a one-row split's labels into a scalar; Seq2SeqTextList.label_from_df does not
+    df = pairs.head(10).assign(v=[i == 3 for i in range(10)])
+    for data in (seq2seq_data(df, valid_col='v'), seq2seq_data(df, valid_pct=0.1)):
+        assert len(data.valid_ds) == 1 and len(data.valid_idx) == 1
+        (src, tgt_in), tgt_out = next(iter(data.valid_dl))
+        assert src.size(0) == 1 and tgt_in[0, 0] == data.train_ds.y.vocab.stoi['xxbos']
