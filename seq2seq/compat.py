@@ -25,6 +25,11 @@ import torch
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="fastai")
+# fastai's SortishSampler builds a ragged object array; numpy < 1.24 still allows it, with a warning
+warnings.filterwarnings("ignore", category=np.VisibleDeprecationWarning, module="fastai")
+# fastai v1 builds ragged arrays of token ids (numpy < 1.24 still allows them, see 2.): the warning
+# is noise that would bury a script's one-line error message
+warnings.filterwarnings("ignore", message="Creating an ndarray from ragged", category=np.VisibleDeprecationWarning)
 
 __all__ = ["check_versions", "blank_nlp", "fastai_load", "load_learner", "load_data"]
 

@@ -111,6 +111,7 @@ class Seq2SeqTextList(TextList):
     "A `TextList` whose items detokenize back to their exact text and that bunches as seq2seq data."
 
     def reconstruct(self, t):
+        if isinstance(t, (tuple, list)): t = t[0]  # a batch input is (src, tgt_in): show the source
         ids = [int(i) for i in t if int(i) != self.pad_idx]
         return _Text(ids, detokenize(self.vocab.itos[i] for i in ids))
 
@@ -146,6 +147,8 @@ class Seq2SeqDataBunch(DataBunch):
         "Build the loaders; batches are grouped by length so padding stays small."
         datasets = cls._init_ds(train_ds, valid_ds, test_ds)
         val_bs = val_bs or bs
+        # fastai patches DataLoader to pin memory by default, which warns on a machine without a GPU
+        dl_kwargs.setdefault("pin_memory", torch.cuda.is_available())
         collate = _Collate(pad_idx)
         lens = [len(x) + len(y) for x, y in zip(datasets[0].x.items, datasets[0].y.items)]
         train_sampler = SortishSampler(datasets[0].x, key=lens.__getitem__, bs=bs)
@@ -156,6 +159,14 @@ class Seq2SeqDataBunch(DataBunch):
             dls.append(DataLoader(ds, batch_size=val_bs, sampler=SortSampler(ds.x, key=vlens.__getitem__),
                                   num_workers=num_workers, **dl_kwargs))
         return cls(*dls, path=path, device=device, dl_tfms=dl_tfms, collate_fn=collate, no_check=no_check)
+
+    def show_batch(self, rows: int = 5, ds_type=None, **kwargs):
+        "Print source and target of the first `rows` items of a batch, with their exact spacing."
+        from fastai.basic_data import DatasetType
+        ds = self.dl(ds_type or DatasetType.Train).dataset
+        for i in range(min(rows, len(ds))):
+            x, y = ds[i]
+            print(f"source: {x.text}\ntarget: {y.text}\n")
 
 
 class _Collate:
@@ -200,7 +211,12 @@ def split_indices(pairs: pd.DataFrame, valid_pct: float, seed: int, valid_col: O
     "Sorted row numbers of the validation set: a seeded random share, or where `valid_col` is true."
     if valid_col is not None:
         if valid_col not in pairs.columns: raise DataError(f"no column {valid_col!r} for the split")
-        return np.flatnonzero(pairs[valid_col].astype(str).str.lower().isin(["1", "true"]))
+        idx = np.flatnonzero(pairs[valid_col].astype(str).str.lower().isin(["1", "true"]))
+        # fastai reports an empty split as one item long, and training then fails far from here
+        if not 0 < len(idx) < len(pairs):
+            raise DataError(f"column {valid_col!r} marks {len(idx)} of {len(pairs)} rows for validation "
+                            "(true/1); both the training and the validation set need rows")
+        return idx
     n_valid = max(1, int(round(valid_pct * len(pairs))))
     if n_valid >= len(pairs): raise DataError(f"{len(pairs)} rows are too few to hold out {valid_pct:.0%}")
     return np.sort(np.random.RandomState(seed).permutation(len(pairs))[:n_valid])
