@@ -10,8 +10,8 @@ needed and the test that proves it (tests/test_compat.py):
 3. spaCy 3 changed `spacy.blank(lang, disable=...)`, so fastai's `SpacyTokenizer` breaks.
    We use fastai's own extension point, `Tokenizer(tok_func=...)`, with a tokenizer built on
    `blank_nlp` below (see seq2seq/tokenizer.py).
-4. torch >= 2.6 loads with `weights_only=True`, but fastai pickles whole objects into its own
-   files (checkpoints with the optimizer's `opt_func`, `purge`, exports, saved DataBunches).
+4. torch >= 2.6 loads with `weights_only=True`, but fastai pickles whole objects into some of
+   its own files: `purge` (and so `load(purge=True)`), exports and saved DataBunches.
    `fastai_load` allows full unpickling only while fastai reads files that fastai wrote;
    `Learner.load`/`Learner.purge` are wrapped with it and `load_learner`/`load_data` below
    replace fastai's. Unpickling runs code: only load exports you trust.

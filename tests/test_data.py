@@ -199,7 +199,8 @@ def test_collate():
 
 def test_valid_batches_sorted_by_length(pairs):
     data = seq2seq_data(pairs, bs=4, valid_pct=0.5, seed=1)
-    lens = [int((s != 1).sum() + (t != 1).sum()) for (src, _), tgt_out in data.valid_dl for s, t in zip(src, tgt_out)]
+    lens = [int((s != 1).sum() + (t != 1).sum())
+            for (src, _), tgt_out in data.valid_dl for s, t in zip(src, tgt_out)]
     assert len(lens) == len(data.valid_ds) and lens == sorted(lens, reverse=True)
 
 
@@ -242,6 +243,9 @@ def test_valid_col(pairs):
     assert list(seq2seq_data(flags, valid_col='is_valid').valid_idx) == list(range(0, 40, 5))
     with pytest.raises(DataError, match="no column 'split'"):
         seq2seq_data(df, valid_col='split')
+    for flag in (False, True):  # an empty split would pass as one item long (fastai) and fail later
+        with pytest.raises(DataError, match=f"column 'v' marks {40 if flag else 0} of 40 rows"):
+            seq2seq_data(df.assign(v=flag), valid_col='v')
 
 
 def test_one_row_validation_set(pairs):
