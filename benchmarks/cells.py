@@ -37,6 +37,7 @@ __all__ = ["train_cell", "plot_losses", "main"]
 
 
 def _parse(argv):
+    "Command-line options (see the module docstring)."
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--csv", default=str(ROOT / "data" / "sample.csv"))
     p.add_argument("--rows", type=int, default=3000, help="first rows of the CSV used (train + valid)")

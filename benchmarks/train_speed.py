@@ -50,7 +50,8 @@ class StepLoopSeq2Seq(nn.Module):
 
     def __init__(self, voc_src: int, voc_tgt: int, em: int, nh: int, nl: int):
         super().__init__()
-        self.emb_enc, self.emb_dec = nn.Embedding(voc_src, em, padding_idx=PAD), nn.Embedding(voc_tgt, em, padding_idx=PAD)
+        self.emb_enc = nn.Embedding(voc_src, em, padding_idx=PAD)
+        self.emb_dec = nn.Embedding(voc_tgt, em, padding_idx=PAD)
         self.emb_enc_drop, self.emb_dec_drop = nn.Dropout(0.15), nn.Dropout(0.1)
         drop_enc, drop_dec = (0.25, 0.1) if nl > 1 else (0.0, 0.0)
         self.rnn_enc = nn.GRU(em, nh, nl, batch_first=True, dropout=drop_enc)
@@ -72,6 +73,7 @@ class StepLoopSeq2Seq(nn.Module):
 
 
 def _parse(argv):
+    "Command-line options (see the module docstring)."
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--emb", type=int, default=300, help="embedding size (= decoder hidden size)")
     p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
@@ -127,7 +129,9 @@ def _floor_step(args, device):
     g = torch.randn(n, args.vocab, device=device)
 
     def step(*batch):
-        x @ w.t(); g @ w; g.t() @ x                                        # (n, V), (n, em), (V, em)
+        _ = x @ w.t()      # logits (n, V)
+        _ = g @ w          # input grad (n, em)
+        _ = g.t() @ x      # weight grad (V, em)
     return step
 
 

@@ -202,6 +202,7 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
     valid_idx = split_indices(pairs, valid_pct, seed, valid_col)
     ll = il.split_by_idx(valid_idx).label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
                                                  processor=_processors(lang, True, max_vocab, min_freq))
+    kwargs.setdefault("num_workers", 0)  # fastai asks for one worker per CPU; padding a batch needs none
     data = ll.databunch(bs=bs, **kwargs)
     data.valid_idx = valid_idx  # rows of `pairs` held out, e.g. to write them for scripts/predict.py
     return data
