@@ -14,7 +14,8 @@ rate is a fixed 3e-3 unless --lr or --lr-find. Costs are CPU minutes (this proce
 data-loader workers, all threads) and wall minutes, for training and decoding separately.
 
 Writes OUT/quality.md (tables) and OUT/results.json (everything, per type included); the models
-stay in OUT/models/VARIANT. Prints the tables and, as the last line, one JSON object.
+stay in OUT/models/VARIANT. A `copy` row (the source unchanged, no model) gives the floor:
+the exact match and BLEU that tagging nothing already earns. Prints the tables and, as the last line, one JSON object.
 
     python benchmarks/quality.py                    # MEDDOCAN, about an hour of CPU
     python benchmarks/quality.py --corpus presidio --epochs 5 --out /tmp/q
@@ -39,7 +40,7 @@ from seq2seq.cli import run  # noqa: E402
 from seq2seq.data import DataError, read_pairs  # noqa: E402
 from seq2seq.tags import strip_tags  # noqa: E402
 
-__all__ = ["load_corpus", "train_variant", "evaluate", "run_name", "main"]
+__all__ = ["load_corpus", "train_variant", "evaluate", "score", "run_name", "main"]
 
 CORPORA = {"meddocan": "es", "presidio": "en"}
 VARIANTS = {"plain": False, "attn": True}  # name -> attention
@@ -75,7 +76,8 @@ def _parse(argv):
     p.add_argument("--seed", type=int, default=42, help="seed of the samples, the split and training")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     a = p.parse_args(argv)
-    a.variants, a.decoders = _names(p, a.variants, VARIANTS, "--variants"), _names(p, a.decoders, DECODERS, "--decoders")
+    a.variants = _names(p, a.variants, VARIANTS, "--variants")
+    a.decoders = _names(p, a.decoders, DECODERS, "--decoders")
     for name in ("train_rows", "dev_rows", "epochs", "emb_size", "hidden", "layers", "bs", "beam_size",
                  "decode_bs", "threads"):
         v = getattr(a, name)
@@ -195,25 +197,28 @@ def run_name(variant: str, decoder: str, faithful: bool) -> str:
 
 
 def evaluate(learn, test: pd.DataFrame, decoder: str, faithful: bool, a) -> tuple:
-    """Decode `test.orig_text` with `learn` and score against `test.annotated_text`.
+    """Decode `test.orig_text` with `learn` and score against `test.annotated_text` (see `score`).
 
-    Returns (figures, predictions): `text_metrics` flattened (span P/R/F1 micro at the top,
-    `per_type` kept), `exact_match_tagged` (exact match over references with a tag), and the
-    decoding's `cpu_min`/`wall_min`.
+    Returns (figures, predictions); the figures include the decoding's `cpu_min`/`wall_min`.
     """
-    from seq2seq.metrics import exact_match, text_metrics
-    srcs, refs = test["orig_text"].tolist(), test["annotated_text"].tolist()
     kw = {"beam_size": a.beam_size} if decoder == "beam" else {}
     res = {}
     with _clock(res), _quiet():
-        preds = learn.restore(srcs, decoder=decoder, faithful=faithful, bs=a.decode_bs, **kw)
+        preds = learn.restore(test["orig_text"].tolist(), decoder=decoder, faithful=faithful, bs=a.decode_bs, **kw)
+    return {**score(preds, test), **res}, preds
+
+
+def score(preds, test: pd.DataFrame) -> dict:
+    """`text_metrics` of `preds` against `test.annotated_text`, flattened: span P/R/F1 (micro) at
+    the top, `per_type` kept, plus `exact_match_tagged` (exact match over references with a tag)."""
+    from seq2seq.metrics import exact_match, text_metrics
+    srcs, refs = test["orig_text"].tolist(), test["annotated_text"].tolist()
     m = text_metrics(preds, refs, srcs)
     tagged = [i for i, r in enumerate(refs) if strip_tags(r) != r]
     sp = m.pop("spans")
-    res.update(m, f1=sp["f1"], precision=sp["precision"], recall=sp["recall"], support=sp["support"],
-               per_type=sp["per_type"], n_tagged=len(tagged),
-               exact_match_tagged=exact_match([preds[i] for i in tagged], [refs[i] for i in tagged]))
-    return res, preds
+    return {**m, "f1": sp["f1"], "precision": sp["precision"], "recall": sp["recall"], "support": sp["support"],
+            "per_type": sp["per_type"], "n_tagged": len(tagged),
+            "exact_match_tagged": exact_match([preds[i] for i in tagged], [refs[i] for i in tagged])}
 
 
 def _table(runs: dict) -> str:
@@ -272,7 +277,9 @@ def main(argv=None) -> dict:
     train_csv, test, lang = load_corpus(a, out)
     n_train = len(read_pairs(train_csv, verbose=False))
     _log(f"{a.corpus}: {n_train} training rows ({train_csv}), {len(test)} test rows, lang {lang}")
-    trained, runs, preds = {}, {}, {}
+    srcs = test["orig_text"].tolist()
+    # the floor every model must beat: the source unchanged is already right wherever the reference has no tag
+    trained, runs, preds = {}, {"copy": {**score(srcs, test), "cpu_min": 0.0, "wall_min": 0.0}}, {"copy": srcs}
     for v in a.variants:
         _log(f"training {v} ...")
         trained[v] = train_variant(v, train_csv, lang, a, out)

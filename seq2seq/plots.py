@@ -150,6 +150,7 @@ def plot_decoder_comparison(results: Mapping[str, Mapping[str, float]],
         bars = ax.bar(decs, vals, color=colors)
         ax.bar_label(bars, fmt="%.3g", padding=2, fontsize=8)
         ax.set_title(m)
-        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="x", rotation=30)
         ax.margins(y=0.15)
+        if np.nanmin(vals + [0.0]) >= 0: ax.set_ylim(bottom=0)  # all-zero scores: no axis below 0
     return fig

@@ -11,7 +11,7 @@ from benchmarks import quality
 TINY = ["--corpus", "presidio", "--train-rows", "120", "--dev-rows", "30", "--epochs", "1", "--emb-size", "16",
         "--hidden", "16", "--layers", "1", "--variants", "plain,attn", "--decoders", "greedy,beam",
         "--beam-size", "2"]
-RUNS = {f"{v}/{d}{f}" for v in ("plain", "attn") for d in ("greedy", "beam") for f in ("", "/free")}
+RUNS = {f"{v}/{d}{f}" for v in ("plain", "attn") for d in ("greedy", "beam") for f in ("", "/free")} | {"copy"}
 KEYS = {"corpus", "n_train", "n_test", "micro_f1", "precision", "recall", "exact_match", "exact_match_tagged",
         "faithfulness", "bleu", "chrf", "train_cpu_min", "train_wall_min", "decode_cpu_min", "decode_wall_min",
         "lr", "config"}
@@ -31,6 +31,9 @@ def test_main_tiny_presidio(corpora, tmp_path, capsys):
         assert 0 <= res["micro_f1"][name] <= 1 and math.isfinite(res["bleu"][name])
         if not name.endswith("/free"): assert res["faithfulness"][name] == 1.0, name
     assert all(v > 0 for v in res["train_wall_min"].values())
+    # the copy baseline: exact exactly where the reference has no tag, and no span found
+    n_plain = res["n_test"] - json.loads((out / "results.json").read_text())["runs"]["copy"]["n_tagged"]
+    assert res["exact_match"]["copy"] == round(n_plain / res["n_test"], 4) and res["micro_f1"]["copy"] == 0
     # the files: the split, the tables, the full results with per-type scores
     corpus = pd.read_csv(corpora / "presidio" / "synth.csv", dtype=str, keep_default_na=False)
     test = pd.read_csv(out / "data" / "presidio_test.csv", dtype=str, keep_default_na=False)
