@@ -5,6 +5,10 @@ Reads a CSV of sentence pairs, builds fastText-initialised embeddings, runs lr_f
 --lr is given) and fit_one_cycle, and writes to --out: export.pkl (load it with
 scripts/predict.py or seq2seq.learner.load_seq2seq), metrics.json, history.csv, lr_find.png
 and losses.png. With no arguments it trains on the bundled data/sample.csv.
+
+Several processes: --nproc N on one machine (N GPUs with nccl, or N CPU processes with gloo), or
+start this same script with torchrun (e.g. torchrun --nproc_per_node=8 scripts/train.py ...),
+on one or several machines; it then joins torchrun's process group as that rank.
 """
 import argparse
 import sys
@@ -38,8 +42,14 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=42, help="random seed (split, init, fastText)")
     p.add_argument("--valid-pct", type=float, default=0.1, help="share of rows held out for validation")
     p.add_argument("--out", default="models/sample", help="output folder")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="training processes to start on this machine (data parallel; --bs is per process); "
+                        "leave at 1 under torchrun")
+    p.add_argument("--backend", default="auto", choices=["auto", "gloo", "nccl"],
+                   help="torch.distributed backend: auto = nccl with one GPU per process when there are "
+                        "enough GPUs, else gloo on CPU")
     a = p.parse_args(argv)
-    for name in ("epochs", "bs", "emb_size", "hidden", "layers"):
+    for name in ("epochs", "bs", "emb_size", "hidden", "layers", "nproc"):
         if getattr(a, name) < 1: p.error(f"--{name.replace('_', '-')} must be >= 1")
     if not 0 < a.valid_pct < 1: p.error("--valid-pct must be between 0 and 1")
     if a.lr is not None and a.lr <= 0: p.error("--lr must be > 0")
@@ -49,6 +59,7 @@ def parse_args(argv=None):
 def main(argv=None):
     a = parse_args(argv)
     from seq2seq.model import ModelConfig
+    from seq2seq.distributed import is_main_process, run_distributed
     from seq2seq.training import TrainConfig, train
     from seq2seq.utils import seed_everything
     seed_everything(a.seed)
@@ -57,7 +68,8 @@ def main(argv=None):
                       model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers,
                                         attention=a.attention),
                       pr_force=(1.0, a.tf_floor, a.tf_epochs))
-    res = train(cfg)
+    res = run_distributed(train, cfg, nproc=a.nproc, backend=a.backend, seed=a.seed)
+    if not is_main_process(): return  # under torchrun every rank runs main(); rank 0 reports
     print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float)))
     print(f"model written to {Path(a.out) / 'export.pkl'}")
 

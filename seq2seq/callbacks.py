@@ -1,6 +1,7 @@
 """Changes to fastai's training loop: the teacher-forcing schedule."""
 from . import compat  # noqa: F401  (before fastai)
 from fastai.basic_train import LearnerCallback
+from fastai.torch_core import get_model
 
 __all__ = ["TeacherForcing", "linear_pr_force"]
 
@@ -31,6 +32,7 @@ class TeacherForcing(LearnerCallback):
     def on_batch_begin(self, epoch, num_batch, train, **kwargs):
         if not train: return
         progress = epoch + num_batch / max(self.n_batches, 1)
-        self.learn.model.pr_force = linear_pr_force(progress, self.start, self.floor, self.decay_epochs)
+        # get_model: under DistributedDataParallel the attribute must be set on the wrapped model
+        get_model(self.learn.model).pr_force = linear_pr_force(progress, self.start, self.floor, self.decay_epochs)
 
-    def on_train_end(self, **kwargs): self.learn.model.pr_force = 1.0
+    def on_train_end(self, **kwargs): get_model(self.learn.model).pr_force = 1.0

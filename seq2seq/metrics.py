@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from . import compat  # noqa: F401  (before fastai)
 from fastai.callback import Callback
-from fastai.torch_core import add_metrics
+from fastai.torch_core import add_metrics, get_model
 
 from .tags import MARKER_RE, strip_tags
 
@@ -132,7 +132,8 @@ class ValidDecodes:
         from .decode import generate
         from .tokenizer import detokenize
         itos = self.learn.data.y.vocab.itos
-        model, eos = self.learn.model, self.learn.model.eos_idx
+        model = get_model(self.learn.model)  # the bare model, also under DistributedDataParallel
+        eos = model.eos_idx
         with torch.no_grad():
             out = generate(model, last_input[0], decoder="greedy")
         for hyp, targ in zip(out, last_target.tolist()):
