@@ -27,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -37,12 +38,14 @@ from . import compat  # noqa: F401  (before fastai)
 from fastai.basic_train import LearnerCallback
 from fastai.callback import AverageMetric, Callback
 from fastai.core import camel2snake
+from fastai.torch_core import get_model
 
+from .distributed import is_main_process
 from .learner import ModelFileError
 
 __all__ = ["CheckpointError", "valid_monitors", "monitor_mode", "check_monitor", "best_epoch", "atomic_save",
            "SmoothLoss", "JsonlLogger", "SaveBest", "EarlyStop", "LastCheckpoint", "monitor_callbacks",
-           "read_checkpoint", "resume", "JSONL", "BEST", "LAST"]
+           "read_checkpoint", "resume", "plot_history", "JSONL", "BEST", "LAST"]
 
 JSONL, BEST, LAST = "metrics.jsonl", "best.pth", "last.pth"
 CHECKPOINT_FORMAT = 1  # bump when last.pth changes in a way older code cannot read
@@ -209,6 +212,7 @@ class JsonlLogger(LearnerCallback):
 
     def __init__(self, learn, path, monitor: str = "valid_loss", plots: bool = True):
         super().__init__(learn)
+        check_monitor(learn, monitor)
         self.path, self.monitor, self.plots = Path(path), monitor, plots
         self.file, self.rows = self.path / JSONL, []
 
@@ -235,9 +239,10 @@ class JsonlLogger(LearnerCallback):
         row = {"epoch": epoch, "train_loss": _num(np.mean(self.losses)) if self.losses else None}
         row.update(zip(["valid_loss", *rec.metrics_names], map(_num, last_metrics or [None])))
         row.update(lr=_num(rec.lrs[-1]) if rec.lrs else None, seconds=time.perf_counter() - self.start,
-                   peak_rss_mb=_peak_rss_mb(), gpu_mem_mb=_gpu_mem_mb(self.learn.model))
+                   peak_rss_mb=_peak_rss_mb(), gpu_mem_mb=_gpu_mem_mb(get_model(self.learn.model)))
         self.rows.append(row)
         row["best_epoch"] = best_epoch(self.rows, self.monitor)
+        if not is_main_process(): return  # every process keeps the rows (EarlyStop reads them); rank 0 writes
         with open(self.file, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()
@@ -262,8 +267,8 @@ class SaveBest(LearnerCallback):
 
     def on_epoch_end(self, epoch, **kwargs):
         rows = _rows(self.learn)
-        if best_epoch(rows, self.monitor) != epoch: return
-        m = self.learn.model
+        if best_epoch(rows, self.monitor) != epoch or not is_main_process(): return
+        m = get_model(self.learn.model)
         atomic_save({"kind": "seq2seq-best", "epoch": epoch, "monitor": self.monitor, "value": rows[-1][self.monitor],
                      "model": m.state_dict(), "config": m.cfg.to_dict(), "meta": _plain(m.meta)}, self.file)
 
@@ -272,10 +277,13 @@ class SaveBest(LearnerCallback):
         if exception or not self.load_best or not rows: return
         best = best_epoch(rows, self.monitor)
         if best is None or best == rows[-1]["epoch"]: return  # the model already holds these weights
+        if not self.file.is_file():  # e.g. resumed into another folder than the interrupted run's
+            warnings.warn(f"{self.file} is missing; keeping the last epoch's weights, not epoch {best}'s")
+            return
         st = torch.load(self.file, map_location="cpu", weights_only=True)
         if st.get("epoch") != best: raise CheckpointError(f"{self.file}: holds epoch {st.get('epoch')}, not the best "
                                                           f"epoch {best}")
-        self.learn.model.load_state_dict(st["model"])
+        get_model(self.learn.model).load_state_dict(st["model"])
 
 
 class EarlyStop(LearnerCallback):
@@ -320,6 +328,10 @@ class LastCheckpoint(LearnerCallback):
         if epoch != st["epoch"] + 1:
             raise ValueError(f"the checkpoint ends after epoch {st['epoch']}; continue it with "
                              f"fit_one_cycle(..., start_epoch={st['epoch'] + 1}), not start_epoch={epoch}")
+        was, now = st["schedule"], _schedule(self.learn, n_epochs)
+        if was["epochs"] != now["epochs"] or not np.allclose(was["lr"], now["lr"]):
+            raise ValueError(f"the checkpoint's run has epochs={was['epochs']}, lr={was['lr']}; resume it with "
+                             f"the same schedule, not epochs={now['epochs']}, lr={now['lr']}")
         return {"iteration": st["iteration"]}
 
     def jump_to_epoch(self, epoch):
@@ -331,11 +343,11 @@ class LastCheckpoint(LearnerCallback):
         _set_rng(st["rng"])
 
     def on_epoch_end(self, epoch, iteration, stop_training, **kwargs):
-        atomic_save(self._state(epoch, iteration, stop_training), self.file)
+        if is_main_process(): atomic_save(self._state(epoch, iteration, stop_training), self.file)
 
     def _state(self, epoch, iteration, stop_training) -> dict:
         "Everything last.pth holds, as tensors and plain Python values."
-        learn, m = self.learn, self.learn.model
+        learn, m = self.learn, get_model(self.learn.model)
         smooth = learn.smooth_loss if isinstance(getattr(learn, "smooth_loss", None), SmoothLoss) else None
         return {"format": CHECKPOINT_FORMAT, "kind": _KIND, "epoch": epoch, "iteration": iteration,
                 "stopped": bool(stop_training), "schedule": _schedule(learn, self.n_epochs),
@@ -466,6 +478,8 @@ def resume(learn, path, state: Optional[dict] = None) -> int:
     and leaves the rest for the `monitor_callbacks` of the next `fit_one_cycle(epochs, lr,
     start_epoch=<the result>)`, with epochs and lr from `read_checkpoint(path)["schedule"]`.
     A result >= those epochs means nothing is left to train (finished or stopped early).
+    A resumed run repeats the uninterrupted one exactly on CPU; with `--fp16` the fp32 master
+    weights are rebuilt from the saved fp16 ones, so it continues closely, not bit for bit.
 
     Args:
         state: the checkpoint already read with `read_checkpoint` (read from `path` otherwise).
@@ -484,7 +498,7 @@ def plot_history(rows: List[dict], recorder, path) -> None:
     "Redraw DIR/losses.png (batch and epoch losses) and DIR/metrics.png (one panel per metric) from `rows`."
     from matplotlib.figure import Figure  # no pyplot: no global figure state, any backend
     path, ep = Path(path), [r["epoch"] + 1 for r in rows]
-    fig = Figure(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4), layout="tight")
     ax = fig.subplots()
     if recorder.losses:  # x in epochs: batch i of the run ends at i / batches-per-epoch
         nb = max(recorder.nb_batches[0] if recorder.nb_batches else len(recorder.losses), 1)
@@ -498,8 +512,10 @@ def plot_history(rows: List[dict], recorder, path) -> None:
     _save_fig(fig, path / "losses.png")
     names = [k for k in rows[0] if k not in _NOT_METRICS] if rows else []
     if not names: return
-    fig = Figure(figsize=(4 * len(names), 3.5))
-    for ax, k in zip(np.atleast_1d(fig.subplots(1, len(names))), names):
+    nc = min(len(names), 3)
+    nr = -(-len(names) // nc)
+    fig = Figure(figsize=(3.6 * nc, 2.8 * nr), layout="tight")
+    for ax, k in zip(np.atleast_1d(fig.subplots(nr, nc)).flat, names):
         ax.plot(ep, [_nan(r.get(k)) for r in rows], marker="o")
         ax.set_title(k)
         ax.set_xlabel("epochs finished")
@@ -516,4 +532,4 @@ def _nan(v) -> float:
 
 def _save_fig(fig, path: Path):
     "Write a matplotlib Figure as PNG atomically."
-    _write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=100, bbox_inches="tight"))
+    _write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=80))

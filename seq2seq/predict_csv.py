@@ -72,8 +72,7 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     try:
         chunks = _chunks(csv_in, src, chunk_rows)
-        # no bar when the rows cannot be counted (fastprogress would call len() on the generator);
-        # reading then fails with a clear DataError
+        # no bar when the rows cannot be counted: fastprogress would call len() on the generator
         pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
         for i, chunk in enumerate(pb):
             if ref is not None and ref not in chunk.columns:

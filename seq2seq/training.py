@@ -10,20 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
-import matplotlib
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
+from . import compat  # noqa: F401  (before fastai)
 
-from . import compat  # noqa: F401,E402  (before fastai)
-from fastai.callbacks import CSVLogger  # noqa: E402
-
-from .data import read_pairs, seq2seq_data  # noqa: E402
-from .distributed import (broadcast_from_main, distributed_training, is_main_process, main_first,  # noqa: E402
+from .data import read_pairs, seq2seq_data
+from .distributed import (broadcast_from_main, distributed_training, is_main_process, main_first,
                           main_only, single_process)
-from .learner import export_learner, seq2seq_learner  # noqa: E402
-from .model import ModelConfig  # noqa: E402
+from .device import maybe_fp16, pick_device, set_threads, use_device
+from .learner import export_learner, seq2seq_learner
+from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
+from .model import ModelConfig
 
 __all__ = ["TrainConfig", "check_writable", "train", "atomic_write"]
 
@@ -45,6 +44,12 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     pr_force: tuple = (1.0, 1.0, 5)
     decode_limit: int = 1000
+    device: str = "auto"
+    fp16: bool = False
+    threads: Optional[int] = None
+    monitor: str = "valid_loss"
+    patience: Optional[int] = None
+    resume: Optional[str] = None
 
 
 def check_writable(out) -> Path:
@@ -94,14 +99,20 @@ def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run the whole job; returns the final metrics (also written to `out/metrics.json`).
 
-    Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, losses.png, history.csv, metrics.json, export.pkl.
-    In multi-process training (seq2seq/distributed.py) every process runs this; rank 0 writes the files.
+    Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, metrics.jsonl (a line per
+    epoch), history.csv (the same as a table), losses.png and metrics.png (refreshed each epoch),
+    best.pth (best epoch by `cfg.monitor`; its weights are the ones exported), last.pth (to
+    `--resume`), metrics.json, export.pkl. In multi-process training (seq2seq/distributed.py)
+    every process runs this; rank 0 writes the files.
     """
+    dev = pick_device(cfg.device)  # fail fast, before any work
+    set_threads(cfg.threads)
     out = check_writable(cfg.out)
     main, log = is_main_process(), main_only(log)  # in multi-process training only rank 0 writes files and logs
+    ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
     pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt)
-    data = seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
-                        seed=cfg.seed, bs=cfg.bs)
+    data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
+                                   seed=cfg.seed, bs=cfg.bs), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
     log(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation pairs; "
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")
@@ -109,32 +120,46 @@ def train(cfg: TrainConfig, log=print) -> dict:
         learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,
                                 src=cfg.src, tgt=cfg.tgt, pr_force=cfg.pr_force, decode_limit=cfg.decode_limit,
                                 seed=cfg.seed, verbose=main)
-    lr = cfg.lr
-    if lr is None and main:  # rank 0 searches alone; the others take its lr below
-        with single_process(): learn.lr_find()
-        fig, lr = suggest_lr(learn)
-        _save_fig(fig, out / "lr_find.png")
-        log(f"lr_find suggests lr={lr:.2e} (plot: {out / 'lr_find.png'})")
-    lr = broadcast_from_main(lr)
-    logger = CSVLogger(learn, filename=".history")
-    if main: learn.callbacks.append(logger)
-    with distributed_training(learn, seed=cfg.seed):  # DDP when several processes run this, else nothing
-        learn.fit_one_cycle(cfg.epochs, lr)
-    if not main: return final_metrics(learn, lr)  # the same values as rank 0's; it writes the files
-    learn.callbacks.remove(logger)  # it holds an open file, which an export cannot pickle
-    os.replace(out / ".history.csv", out / "history.csv")
-    _save_fig(learn.recorder.plot_losses(return_fig=True), out / "losses.png")
+    check_monitor(learn, cfg.monitor)  # before a long lr_find
+    maybe_fp16(learn, cfg.fp16, dev)
+    start, epochs, lr = _schedule(learn, cfg, ck, out, main, log)
+    if start is not None and start >= epochs:
+        log("nothing left to train: that run finished (or stopped early)")
+    else:
+        cbs = monitor_callbacks(learn, out, monitor=cfg.monitor, patience=cfg.patience)
+        with distributed_training(learn, seed=cfg.seed):  # DDP when several processes run this, else nothing
+            learn.fit_one_cycle(epochs, lr, start_epoch=start, callbacks=cbs)
+    res = final_metrics(learn, lr, out)
+    if not main: return res  # the same values as rank 0's; it writes the files
     export_learner(learn, out / "export.pkl")
-    res = final_metrics(learn, lr)
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(res, indent=2)))
     return res
 
 
-def final_metrics(learn, lr: float) -> dict:
-    "Last epoch's validation loss and metrics as a plain dict."
-    rec = learn.recorder
-    names = [m.name for m in learn.metrics]
-    res = {"valid_loss": float(rec.val_losses[-1]), **{n: float(v) for n, v in zip(names, rec.metrics[-1])}}
-    res.update(epochs=len(rec.val_losses), lr=lr, train_size=len(learn.data.train_ds),
-               valid_size=len(learn.data.valid_ds))
+def _schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool, log):
+    "(start_epoch, epochs, lr): from the checkpoint when resuming, else from `cfg` and lr_find."
+    if ck is not None:
+        start = resume(learn, Path(cfg.resume) / "last.pth", ck)
+        log(f"resuming {cfg.resume} at epoch {start} of {ck['schedule']['epochs']}")
+        return start, ck["schedule"]["epochs"], ck["schedule"]["lr"]
+    lr = cfg.lr
+    if lr is None and main:  # rank 0 searches alone; the others take its lr below
+        with single_process(): learn.lr_find(num_it=60)
+        fig, lr = suggest_lr(learn)
+        _save_fig(fig, out / "lr_find.png")
+        log(f"lr_find suggests lr={lr:.2e} (plot: {out / 'lr_find.png'})")
+    return None, cfg.epochs, broadcast_from_main(lr)
+
+
+def final_metrics(learn, lr: float, out: Path) -> dict:
+    """The exported (best) epoch's validation loss and metrics, from metrics.jsonl's rows;
+    also writes them all as history.csv."""
+    rows = getattr(getattr(learn, "jsonl_logger", None), "rows", None) or []
+    if not rows: return {"lr": lr, "epochs": 0}
+    if is_main_process(): atomic_write(out / "history.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+    best = rows[-1]["best_epoch"]
+    row = next((r for r in rows if r["epoch"] == best), rows[-1])
+    res = {k: v for k, v in row.items() if k not in ("seconds", "lr", "peak_rss_mb", "gpu_mem_mb", "best_epoch")}
+    res.update(best_epoch=best, epochs=len(rows), lr=lr, train_size=len(learn.data.train_ds),
+               valid_size=len(learn.data.valid_ds), seconds=sum(r["seconds"] for r in rows))
     return res
