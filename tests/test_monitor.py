@@ -195,11 +195,13 @@ def test_resuming_a_finished_run_leaves_nothing_to_train(runs, data, work):
     assert resume(learn, work / "a") == EPOCHS
 
 
-def test_resume_needs_start_epoch(runs, data, work):
+def test_resume_needs_the_same_schedule_and_start_epoch(runs, data, work):
     learn = make_learner(data, work)
     resume(learn, work / "b_last.pth")
     with pytest.raises(ValueError, match="start_epoch=2"):
         learn.fit_one_cycle(EPOCHS, LR, callbacks=monitor_callbacks(learn, work / "d"))
+    with pytest.raises(ValueError, match="epochs=4, lr=0.01; resume it with the same schedule"):
+        learn.fit_one_cycle(EPOCHS + 1, LR, callbacks=monitor_callbacks(learn, work / "d"), start_epoch=2)
 
 
 def test_config_mismatch_names_the_fields(runs, data, work):

@@ -91,7 +91,7 @@ def test_n_best_adds_a_json_column(predict, tiny_model, csv, tmp_path):
         assert [s for _, s in hs] == sorted((s for _, s in hs), reverse=True)
 
 
-def test_free_mode_is_scored_as_unfaithful_or_not(predict, tiny_model, csv, tmp_path):
+def test_free_mode_output_is_scored_as_unfaithful(predict, tiny_model, csv, tmp_path):
     "An almost untrained model generating freely does not copy its source."
     out = tmp_path / "free.csv"
     predict.main(["--model", str(tiny_model), "--csv", str(csv), "--out", str(out), "--ref", "annotated_text",
@@ -139,9 +139,12 @@ def test_bad_csv(tiny_model, csv, tmp_path, capsys):
     latin.write_bytes("orig_text\nCaf\xe9 au lait\n".encode("latin-1"))
     empty = tmp_path / "empty.csv"
     empty.write_text("")
+    header = tmp_path / "header.csv"
+    header.write_text("orig_text,annotated_text\n")
     for argv, match in [(["--csv", str(csv), "--src", "text"], "no column 'text'"),
                         (["--csv", str(latin)], "not UTF-8"),
                         (["--csv", str(empty)], "empty"),
+                        (["--csv", str(header)], "no rows"),
                         (["--csv", str(tmp_path / "none.csv")], "no such file"),
                         (["--csv", str(csv), "--ref", "gold"], "no reference column 'gold'")]:
         _fails(["--model", str(tiny_model), "--out", str(out)] + argv, capsys, out, match)
@@ -198,17 +201,17 @@ def test_a_long_source_decodes_faithfully(learn):
     "No fixed source limit: max_len scales with each source (and faithful decoding gets what it needs)."
     words = pd.read_csv(ROOT / "data" / "sample.csv").orig_text.iloc[:50].str.cat(sep=" ").split()
     text = " ".join((words * 10)[:400])
-    for d in ("greedy", "beam"):
-        out = learn.predict(text, decoder=d)
-        assert strip_tags(out) == text
-        validate(out)
+    out = learn.predict(text)  # this model tags most words: more steps than the default 2 * 400 + 10
+    assert strip_tags(out) == text
+    validate(out)
 
 
 # ---------------------------------------------------------------- benchmarks/decode.py
 
 def test_benchmark_runs_on_the_tiny_model(tiny_model, capsys):
     bench = _script("benchmarks/decode.py")
-    bench.main(["--model", str(tiny_model), "--rows", "20", "--repeats", "1", "--csv", str(tiny_model.parent / "valid.csv")])
+    bench.main(["--model", str(tiny_model), "--rows", "20", "--repeats", "1",
+                "--csv", str(tiny_model.parent / "valid.csv")])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     res = json.loads(last)
     assert set(res["sents_per_s"]) == {"greedy", "topk", "nucleus", "beam-5"}
