@@ -32,6 +32,7 @@ from typing import Iterator, Optional, Union
 import pandas as pd
 
 from .tags import Span, TagError, annotate, open_marker, parse
+from .utils import atomic_write
 
 __all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'Report', 'read_i2b2', 'read_brat',
            'read_conll', 'read_json', 'read_docs', 'load_mapping', 'split_sentences', 'convert', 'save_csv']
@@ -637,12 +638,7 @@ def save_csv(df: pd.DataFrame, path: PathLike) -> Path:
     "Write `df` as UTF-8 CSV to `path` through a temporary file and a rename, so `path` is never half-written."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # beside the target, so the rename stays on one file system; opened normally, so the umask applies
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
+    def write(tmp):
         with tmp.open('w', encoding='utf-8', newline='') as f: df.to_csv(f, index=False, lineterminator='\n')
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, write)
     return path

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .utils import atomic_write
+
 __all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'SPECIAL_TOKENS', 'is_random_token']
 
 # fastai v1's special tokens, `xxfake` (fastai pads its vocab to a multiple of 8 with it) and
@@ -245,9 +247,15 @@ def _train(path: Path, emb_size: int, epochs: int, threads: int):
     import fasttext
     # fastText 0.9.3's Python binding takes no seed: its own RNG seed is fixed, so a single-thread
     # run repeats up to ~1e-4 (not bit-exact); the cache is what makes reruns identical.
-    with _quiet_stderr():
-        return fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN, maxn=MAXN,
-                                           minCount=1, epoch=epochs, thread=threads, bucket=TRAIN_BUCKETS, verbose=0)
+    # On a tiny corpus fastText now and then stops with "Encountered NaN"; a fresh try succeeds.
+    for attempt in range(3):
+        try:
+            with _quiet_stderr():
+                return fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN,
+                                                   maxn=MAXN, minCount=1, epoch=epochs, thread=threads,
+                                                   bucket=TRAIN_BUCKETS, verbose=0)
+        except RuntimeError as e:
+            if 'NaN' not in str(e) or attempt == 2: raise
 
 
 # ------------------------------------------------------------------ assembly and cache
@@ -285,13 +293,7 @@ def _load_cache(path: Path, shape: tuple):
 def _save_cache(path: Path, weight: torch.Tensor, cov: Coverage):
     "Write the cache atomically: a reader never sees a half-written file."
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save({'weight': weight, 'coverage': asdict(cov)}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    atomic_write(path, lambda tmp: torch.save({'weight': weight, 'coverage': asdict(cov)}, tmp))
 
 
 def _source(vectors, texts, tmp: Path, epochs: int) -> tuple[dict, Path | None]:

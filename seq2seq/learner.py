@@ -1,7 +1,5 @@
 """Model builder + `seq2seq_learner(data, ...)`, export and loading of trained models."""
 import contextlib
-import os
-import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Optional
@@ -17,6 +15,7 @@ from .emb import fasttext_embedding
 from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
 from .tags import is_marker
+from .utils import atomic_write
 
 __all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq", "ModelFileError",
            "FORMAT_VERSION"]
@@ -108,14 +107,10 @@ def export_learner(learn: Learner, path) -> Path:
     path = Path(path)
     keep = learn.metrics
     learn.metrics = [m for m in keep if isinstance(m, TokenAccuracy)]
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=path.parent)
-    os.close(fd)
     try:
-        learn.export(Path(tmp))
-        os.replace(tmp, path)
+        atomic_write(path, learn.export)
     finally:
         learn.metrics = keep
-        if os.path.exists(tmp): os.remove(tmp)
     return path
 
 

@@ -25,7 +25,6 @@ import math
 import os
 import random
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -42,6 +41,7 @@ from fastai.torch_core import get_model
 
 from .distributed import is_main_process
 from .learner import ModelFileError
+from .utils import atomic_write
 
 __all__ = ["CheckpointError", "valid_monitors", "monitor_mode", "check_monitor", "best_epoch", "atomic_save",
            "SmoothLoss", "JsonlLogger", "SaveBest", "EarlyStop", "LastCheckpoint", "monitor_callbacks",
@@ -107,18 +107,10 @@ def _num(v) -> Optional[float]:
 # ---------------------------------------------------------------- files
 
 def _write_atomically(path: Path, write) -> Path:
-    "Call `write(f)` on a binary temporary file in `path`'s folder, fsync it, rename it onto `path`."
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
+    "Call `write(f)` on a binary temporary file in `path`'s folder and put it in place atomically."
+    def write_file(tmp):
+        with open(tmp, "wb") as f: write(f)
+    return atomic_write(path, write_file)
 
 
 def atomic_save(obj, path) -> Path:

@@ -6,7 +6,6 @@ output is written to a temporary file renamed at the end, so an interrupted run 
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +16,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .data import DataError
 from .metrics import text_metrics
+from .utils import temp_beside
 
 __all__ = ["predict_csv", "check_output"]
 
@@ -24,6 +24,7 @@ __all__ = ["predict_csv", "check_output"]
 def check_output(out) -> Path:
     "Fail early, before any decoding, when `out` cannot be written."
     out = Path(out)
+    if out.parent.exists() and not out.parent.is_dir(): raise OSError(f"--out {out}: {out.parent} is not a folder")
     if not out.parent.is_dir(): raise OSError(f"--out {out}: folder {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK): raise OSError(f"--out {out}: folder {out.parent} is not writable")
     if out.is_dir(): raise OSError(f"--out {out}: is a folder")
@@ -67,10 +68,8 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
     total = _count_rows(csv_in)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
-    os.close(fd)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
-    try:
+    with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
         chunks = _chunks(csv_in, src, chunk_rows)
         # no bar when the rows cannot be counted: fastprogress would call len() on the generator
         pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
@@ -78,12 +77,9 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
             if ref is not None and ref not in chunk.columns:
                 raise DataError(f"{csv_in}: no reference column {ref!r}")
             _predict_chunk(learn, chunk, src, pred_col, restore_kwargs)
-            chunk.to_csv(tmp, mode="a", header=i == 0, index=False)
+            chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
     log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")
     return _report(learn, keep, out, ref, show, log)
 

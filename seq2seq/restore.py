@@ -99,7 +99,8 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     """Decode `texts` with `learn`'s model.
 
     Args:
-        texts: source strings; empty/None/NaN items give "" without decoding.
+        texts: source strings; None/NaN give "", and whitespace-only texts come back as they are
+            (faithful) or as "" (free), without decoding.
         decoder: "greedy", "topk", "nucleus" or "beam".
         faithful: constrain output to the source (default: on).
         bs: sentences per batch (sorted by length to keep padding small).
@@ -118,7 +119,8 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
     todo = [i for i, t in enumerate(texts) if t.strip()]
     todo.sort(key=lambda i: len(texts[i]))
-    res = [[("", 0.0)] for _ in texts]
+    # a blank text has nothing to tag: faithful output is the text itself, free output is empty
+    res = [[(t if faithful else "", 0.0)] for t in texts]
     model.eval()
     dev = next(model.parameters()).device
     batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]

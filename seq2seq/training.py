@@ -23,6 +23,7 @@ from .device import maybe_fp16, pick_device, set_threads, use_device
 from .learner import export_learner, seq2seq_learner
 from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
 from .model import ModelConfig
+from .utils import atomic_write
 
 __all__ = ["TrainConfig", "check_writable", "train", "atomic_write"]
 
@@ -63,18 +64,6 @@ def check_writable(out) -> Path:
     except OSError as e:
         raise OSError(f"--out {out}: not writable ({e.strerror or e})") from None
     return out
-
-
-def atomic_write(path: Path, write) -> Path:
-    "Call `write(tmp_path)` then rename onto `path`."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
 
 
 def _save_fig(fig, path: Path):
