@@ -13,7 +13,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 # Sizes that fit the demo's 10-minute budget on 2 CPU cores; see README for the figures.
-DEMO_ARGS ?= --emb-size 128 --hidden 128 --layers 1 --attention --epochs 8
+DEMO_ARGS ?= --emb-size 256 --hidden 256 --layers 1 --attention --epochs 15
 
 ## demo: train on the bundled sample (data/sample.csv), print metrics and example predictions
 demo: $(STAMP)

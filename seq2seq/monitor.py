@@ -39,7 +39,7 @@ from fastai.callback import AverageMetric, Callback
 from fastai.core import camel2snake
 from fastai.torch_core import get_model
 
-from .distributed import is_main_process
+from .distributed import is_distributed, is_main_process
 from .learner import ModelFileError
 from .utils import atomic_write
 
@@ -127,6 +127,16 @@ def _plain(o):
     if isinstance(o, (list, tuple)): return type(o)(_plain(v) for v in o)
     if o is None or isinstance(o, (bool, int, float, str)): return o
     raise TypeError(f"cannot store a {type(o).__name__} in a checkpoint")
+
+
+def _mean_over_processes(losses: List[float]) -> Optional[float]:
+    "Mean batch loss of the epoch; in multi-process training, over every process's batches."
+    if not losses: return None
+    tot = torch.tensor([float(np.sum(losses)), float(len(losses))], dtype=torch.float64)
+    if is_distributed():
+        if torch.distributed.get_backend() == "nccl": tot = tot.cuda()  # nccl reduces GPU tensors only
+        torch.distributed.all_reduce(tot)
+    return _num(tot[0] / tot[1])
 
 
 def _peak_rss_mb() -> Optional[float]:
@@ -228,7 +238,7 @@ class JsonlLogger(LearnerCallback):
 
     def on_epoch_end(self, epoch, last_metrics, **kwargs):
         rec = self.learn.recorder
-        row = {"epoch": epoch, "train_loss": _num(np.mean(self.losses)) if self.losses else None}
+        row = {"epoch": epoch, "train_loss": _mean_over_processes(self.losses)}
         row.update(zip(["valid_loss", *rec.metrics_names], map(_num, last_metrics or [None])))
         row.update(lr=_num(rec.lrs[-1]) if rec.lrs else None, seconds=time.perf_counter() - self.start,
                    peak_rss_mb=_peak_rss_mb(), gpu_mem_mb=_gpu_mem_mb(get_model(self.learn.model)))

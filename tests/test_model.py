@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import numpy as np
 import torch
 from torch import nn
 
@@ -207,7 +208,8 @@ def test_additive_attention_by_hand():
 def test_short_training_lowers_loss(tmp_path):
     from seq2seq.data import read_pairs, seq2seq_data
     from seq2seq.learner import seq2seq_learner
-    torch.manual_seed(0)
+    from seq2seq.utils import seed_everything
+    seed_everything(0)  # the sortish sampler draws from numpy
     pairs = read_pairs(SAMPLE, verbose=False).head(60)
     data = seq2seq_data(pairs, path=tmp_path, bs=16, min_freq=1, seed=0)
     learn = seq2seq_learner(data, ModelConfig(emb_size=16, hidden=16, layers=1), cache_dir=tmp_path,
@@ -215,7 +217,8 @@ def test_short_training_lowers_loss(tmp_path):
     learn.fit_one_cycle(3, 1e-2)
     losses = [float(x) for x in learn.recorder.losses]
     assert len(losses) == 3 * len(data.train_dl)
-    assert losses[-1] < losses[0]
+    n = len(data.train_dl)
+    assert np.mean(losses[-n:]) < np.mean(losses[:n])  # last epoch's batches vs the first's
     assert learn.model.out.weight is learn.model.emb_dec.weight
     names = learn.recorder.metrics_names
     assert names[:4] == ['token_acc', 'bleu', 'chrf', 'span_f1'] and len(learn.recorder.metrics) == 3

@@ -154,7 +154,7 @@ def test_unwritable_output(tiny_model, csv, tmp_path, capsys):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     for out, match in [(tmp_path / "no" / "such" / "out.csv", "does not exist"),
-                       (a_file / "out.csv", "does not exist"), (tmp_path, "is a folder")]:
+                       (a_file / "out.csv", "is not a folder"), (tmp_path, "is a folder")]:
         assert run(_script("scripts/predict.py").main,
                    ["--model", str(tiny_model), "--csv", str(csv), "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
