@@ -15,6 +15,7 @@ from seq2seq.convert import (ConvertError, Report, convert, load_mapping, read_b
 from seq2seq.tags import Span, parse, strip_tags
 
 FIX = Path(__file__).parent / 'fixtures' / 'convert'
+MAPS = Path(__file__).resolve().parents[1] / 'data' / 'maps'
 # The fixture texts as the BRAT/i2b2 fixtures hold them (types written the BRAT way).
 BRAT_ROWS = [
     ('Rosa Villanueva was admitted on 12/03/2087.',
@@ -397,7 +398,7 @@ def test_cli_no_rows_is_an_error(tmp_path, capsys):
 # ----------------------------------------------------------------------------- real corpora
 
 def test_meddocan_xml_and_brat_agree(corpora):
-    dev, m = corpora / 'meddocan' / 'dev', FIX / 'meddocan_map.json'
+    dev, m = corpora / 'meddocan' / 'dev', MAPS / 'meddocan.json'
     brat, rb = convert(dev / 'brat', 'brat', mapping=m, lang='es')
     xml, rx = convert(dev / 'xml', 'i2b2', mapping=m, lang='es')
     assert rows(brat) == rows(xml) and rb.spans == rx.spans
@@ -420,7 +421,7 @@ def test_presidio_json(corpora):
     df, rep = convert(src, 'json')
     assert_round_trip(df)
     assert sum(rep.spans.values()) == n_src and rep.overlaps == [] and rep.docs_failed == []
-    mapped, rm = convert(src, 'json', mapping=FIX / 'presidio_map.json', unit='document')
+    mapped, rm = convert(src, 'json', mapping=MAPS / 'presidio.json', unit='document')
     ref = read_csv(corpora / 'presidio' / 'synth.csv')
     norm = lambda s: re.sub(r'\s+', ' ', s).strip()   # synth.csv turned newlines into spaces
     mine = Counter(zip(mapped.orig_text.map(norm), mapped.annotated_text.map(norm)))
