@@ -11,15 +11,6 @@ BS, SL, NI, NH = 4, 6, 5, 7
 LENS = torch.tensor([3, 6, 1, 4])  # uneven and unsorted: exercises sorted/unsorted indices
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    "Tiny tensors: extra threads only fight over the shared cores (10x slower here)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -13,15 +13,6 @@ from seq2seq.decode import (DECODERS, FaithfulConstraint, Hypothesis, apply_temp
 UNK, PAD, BOS, EOS = 0, 1, 2, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: on a shared 2-core box, intra-op threads only add contention (3x slower here)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ---------------------------------------------------------------- fake models
 
 class TinyGRU(nn.Module):

@@ -29,15 +29,6 @@ METRICS = ["token_acc", "bleu", "chrf", "span_f1"]
 FIELDS = ["epoch", "train_loss", "valid_loss", *METRICS, "lr", "seconds", "peak_rss_mb", "gpu_mem_mb", "best_epoch"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: on a shared 2-core box, more intra-op threads only add contention."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("monitor")
