@@ -5,7 +5,7 @@ Training metrics are fastai callbacks; the text metrics work on plain strings so
 scripts/predict.py and the notebooks share them.
 """
 from collections import Counter
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import sacrebleu
 import torch

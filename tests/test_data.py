@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from seq2seq.data import DataError, Seq2SeqTextList, make_vocab, read_pairs, seq2seq_collate, seq2seq_data
+from seq2seq.data import DataError, make_vocab, read_pairs, seq2seq_collate, seq2seq_data
 from seq2seq.tags import TagError
 from seq2seq.tokenizer import JOIN, SPACE, tokenize
 

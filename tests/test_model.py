@@ -1,7 +1,6 @@
 import io
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import numpy as np
 import torch
