@@ -244,7 +244,8 @@ def test_seeded_sampling_is_reproducible(learn, texts, decoder):
     batch = texts[:20]
     a = learn.restore(batch, decoder=decoder, temperature=2.0, seed=1)
     assert a == learn.restore(batch, decoder=decoder, temperature=2.0, seed=1)
-    assert a != learn.restore(batch, decoder=decoder, temperature=2.0, seed=2)
+    # another seed draws other samples (a confident tiny model can repeat one, so try a few)
+    assert any(a != learn.restore(batch, decoder=decoder, temperature=2.0, seed=s) for s in (2, 3, 4, 5))
 
 
 def test_unknown_decoder(learn):
