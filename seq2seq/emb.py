@@ -247,15 +247,25 @@ def _train(path: Path, emb_size: int, epochs: int, threads: int):
     import fasttext
     # fastText 0.9.3's Python binding takes no seed: its own RNG seed is fixed, so a single-thread
     # run repeats up to ~1e-4 (not bit-exact); the cache is what makes reruns identical.
-    # On a tiny corpus fastText now and then stops with "Encountered NaN"; a fresh try succeeds.
-    for attempt in range(3):
+    # On a small corpus fastText's SGD now and then diverges: it stops with "Encountered NaN" or
+    # returns vectors of absurd size (seen at 1e17). Such a run is retried at half the rate.
+    lr = 0.05  # fastText's default for unsupervised training
+    for attempt in range(4):
         try:
             with _quiet_stderr():
-                return fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN,
-                                                   maxn=MAXN, minCount=1, epoch=epochs, thread=threads,
-                                                   bucket=TRAIN_BUCKETS, verbose=0)
+                model = fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN,
+                                                    maxn=MAXN, minCount=1, epoch=epochs, thread=threads, lr=lr,
+                                                    bucket=TRAIN_BUCKETS, verbose=0)
+            if _sane(model) or attempt == 3: return model
         except RuntimeError as e:
-            if 'NaN' not in str(e) or attempt == 2: raise
+            if 'NaN' not in str(e) or attempt == 3: raise
+        lr /= 2
+
+
+def _sane(model, limit: float = 100.0) -> bool:
+    "True when the model's word vectors are finite and of a plausible size (a diverged run's are not)."
+    vecs = np.stack([model.get_word_vector(w) for w in model.words[:2000]])
+    return bool(np.isfinite(vecs).all() and np.abs(vecs).max() < limit)
 
 
 # ------------------------------------------------------------------ assembly and cache

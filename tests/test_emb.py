@@ -233,3 +233,17 @@ def test_quiet_stderr(capfd):
             os.write(2, b'why it failed\n')
             raise RuntimeError('boom')
     assert 'why it failed' in capfd.readouterr().err
+
+
+def test_diverged_training_is_retried_at_half_the_rate(monkeypatch, tmp_path):
+    class Fake:  # a trained model as far as _train looks at it
+        def __init__(self, scale): self.words, self.scale = ['a', 'b'], scale
+        def get_word_vector(self, w): return np.full(DIM, self.scale, dtype=np.float32)
+    rates = []
+
+    def train(*args, **kwargs):
+        rates.append(kwargs['lr'])
+        return Fake(1e17 if len(rates) == 1 else 0.1)   # the first run diverged
+    monkeypatch.setattr(fasttext, 'train_unsupervised', train)
+    model = E._train(tmp_path / 'texts.txt', DIM, 1, 1)
+    assert rates == [0.05, 0.025] and model.scale == 0.1
