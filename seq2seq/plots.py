@@ -88,16 +88,15 @@ def attention_inputs(learn, text: str, decoder: str = "greedy", **decode_kwargs)
     """
     import torch
     from . import compat  # noqa: F401  (before fastai)
-    from fastai.text.transform import BOS, EOS, PAD
+    from fastai.text.transform import BOS, EOS
+    from .restore import token_ids
     from .tokenizer import pieces, tokenize
     lang = learn.model.meta["lang"]
     out = learn.restore([text], decoder=decoder, faithful=True, **decode_kwargs)[0]
     src_toks = [p.text for p in pieces(text, lang)]
     tgt_toks = [BOS] + tokenize(out, lang)
-    # as `restore` reads a source: a word spelled like a special token is unknown (id 0)
-    src_stoi, tgt_stoi = learn.data.x.vocab.stoi, learn.data.y.vocab.stoi
-    src_ids = [0 if t in (BOS, EOS, PAD) else src_stoi.get(t, 0) for t in src_toks]
-    tgt_ids = [tgt_stoi.get(t, 0) for t in tgt_toks]
+    src_ids = token_ids(learn.data.x.vocab.stoi, src_toks)  # as `restore` reads a source
+    tgt_ids = [learn.data.y.vocab.stoi.get(t, 0) for t in tgt_toks]
     dev = next(learn.model.parameters()).device
     return src_toks, tgt_toks[1:] + [EOS], torch.tensor([src_ids], device=dev), torch.tensor([tgt_ids], device=dev)
 

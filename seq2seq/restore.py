@@ -24,7 +24,7 @@ from .decode import FaithfulConstraint, generate
 from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
 
-__all__ = ["restore_texts", "assemble_faithful", "DECODERS"]
+__all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]
 
 DECODERS = ("greedy", "topk", "nucleus", "beam")
 _SPECIAL = {BOS, EOS, PAD}  # ids the decoder bans or stops at
@@ -71,6 +71,11 @@ def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> 
     return "".join(res + [src[pos:]])
 
 
+def token_ids(stoi, toks: Sequence[str]) -> List[int]:
+    "Ids of source tokens; a word spelled like BOS/EOS/pad would end or pad the sentence, so it reads as unknown (0)."
+    return [0 if t in _SPECIAL else stoi.get(t, 0) for t in toks]
+
+
 def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
     "Source pieces, source ids and target copy ids of each text."
     src_stoi = learn.data.x.vocab.stoi
@@ -78,10 +83,8 @@ def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
     res = []
     for t in texts:
         ps = pieces(t, lang)
-        # a word spelled like BOS/EOS/pad would end or pad the sentence: read it as unknown
-        src_ids = [0 if p.text in _SPECIAL else src_stoi.get(p.text, 0) for p in ps]
-        kept = [p for p in ps if not (strip_task and is_marker(p.text))]
-        res.append((ps, src_ids, [0 if p.text in _SPECIAL else tgt_stoi.get(p.text, 0) for p in kept]))
+        kept = [p.text for p in ps if not (strip_task and is_marker(p.text))]
+        res.append((ps, token_ids(src_stoi, [p.text for p in ps]), token_ids(tgt_stoi, kept)))
     return res
 
 
