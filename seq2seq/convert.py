@@ -33,6 +33,7 @@ import pandas as pd
 
 from .tags import Span, TagError, annotate, open_marker, parse
 from .utils import atomic_write
+from .errors import UserError
 
 __all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'Report', 'read_i2b2', 'read_brat',
            'read_conll', 'read_json', 'read_docs', 'load_mapping', 'split_sentences', 'convert', 'save_csv']
@@ -43,7 +44,7 @@ Doc = tuple[str, str, list[Span]]
 PathLike = Union[str, os.PathLike]
 
 
-class ConvertError(ValueError):
+class ConvertError(UserError):
     "A problem with the input: fatal from `convert`, or one bad document when a reader has no report."
 
 

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .utils import atomic_write
+from .errors import UserError
 
 __all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'SPECIAL_TOKENS', 'is_random_token']
 
@@ -40,7 +41,7 @@ _FT_MAGIC = 793712314
 _CACHE_FORMAT = 1
 
 
-class EmbeddingFileError(ValueError):
+class EmbeddingFileError(UserError):
     "A vectors file that is neither a fastText `.bin` model nor a `.vec` text file."
     def __init__(self, path, reason: str):
         super().__init__(f'vectors file {path} is not a fastText .bin or .vec file: {reason}')

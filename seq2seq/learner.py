@@ -16,6 +16,7 @@ from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
 from .tags import is_marker
 from .utils import atomic_write
+from .errors import UserError
 
 __all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq", "ModelFileError",
            "FORMAT_VERSION"]
@@ -23,7 +24,7 @@ __all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq"
 FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError):
     "A model file that is missing, not an export of this tool, or from an incompatible version."
 
 

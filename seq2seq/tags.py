@@ -8,6 +8,7 @@ removed); offsets in a `TagError` message refer to the annotated text that was c
 """
 import re
 from typing import Iterable, NamedTuple, Optional
+from .errors import UserError
 
 __all__ = ['MARKER_RE', 'Span', 'TagError', 'is_marker', 'is_open', 'is_close', 'marker_type',
            'open_marker', 'close_marker', 'parse', 'strip_tags', 'spans', 'validate', 'annotate',
@@ -29,7 +30,7 @@ class Span(NamedTuple):
     type: str
 
 
-class TagError(ValueError):
+class TagError(UserError):
     "Malformed inline annotation; `pos` is the char offset of the problem when known."
     def __init__(self, msg: str, pos: Optional[int] = None):
         super().__init__(msg)
