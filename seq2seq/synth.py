@@ -15,10 +15,11 @@ import re
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from typing import Optional
 
 from .tags import close_marker, open_marker, tag_types
 
-__all__ = ["PHI_TYPES", "TEMPLATES", "PLAIN_TEMPLATES", "make_pairs", "write_csv", "span_counts"]
+__all__ = ["PHI_TYPES", "TEMPLATES", "PLAIN_TEMPLATES", "make_pairs", "write_csv", "span_counts", "phi_value"]
 
 PHI_TYPES = (
     "NAME:PATIENT", "NAME:DOCTOR", "NAME:USERNAME", "DATE", "AGE",
@@ -521,6 +522,22 @@ _PHI = {
     "ID:MEDICALRECORD": _mrn, "ID:IDNUM": _idnum, "CONTACT:PHONE": _phone, "CONTACT:FAX": _phone,
     "CONTACT:EMAIL": _email, "PROFESSION": lambda r, s: r.choice(PROFESSIONS),
 }
+
+# the generator of each i2b2 category, for types outside PHI_TYPES (e.g. NAME:OTHER, ID:SSN)
+_PHI_CATEGORY = {"NAME": _person, "LOCATION": lambda r, s: _place(r), "ID": _idnum, "CONTACT": _phone,
+                 "DATE": _date, "AGE": _age, "PROFESSION": lambda r, s: r.choice(PROFESSIONS)}
+
+
+def phi_value(kind: str, r: random.Random, style: Optional[str] = None) -> Optional[str]:
+    """An invented value of tag `kind` (e.g. `NAME:PATIENT`, `DATE`) drawn with `r`; `style` as in
+    the templates (`last`, `full`, ...). Types outside PHI_TYPES use their category's generator
+    (`NAME:OTHER` -> a name); None for an unknown category."""
+    gen = _PHI.get(kind) or _PHI_CATEGORY.get(kind.split(":")[0])
+    if gen is None: return None
+    try: return gen(r, style)
+    except KeyError:  # a style this generator does not know
+        return gen(r, None)
+
 
 # ---------------------------------------------------------------- untagged filler
 _FILL = {
