@@ -1,0 +1,80 @@
+"""Documents -> spans -> outputs, redacted copies and a review page (scripts/predict.py, non-CSV paths).
+
+`predict_docs` reads the input (`documents.read_documents`), checks every output can be written
+before any decoding, predicts (`documents.predict_documents`), redacts (`redact.redact`), writes
+the outputs atomically (`writers.write_outputs`), the review page (`review.write_review`) and,
+with a reference, `metrics.json` (strict span P/R/F1, micro and per type).
+"""
+import json
+from pathlib import Path
+from typing import Callable, Optional
+
+from .documents import DocumentError, predict_documents, read_documents
+from .redact import RedactConfig, redact
+from .review import span_metrics, write_review
+from .tags import TagError, parse
+from .writers import OutputConfig, check_outputs, write_outputs
+
+__all__ = ["predict_docs", "REF_ANNOTATIONS"]
+
+REF_ANNOTATIONS = "annotations"   # --ref value meaning: the annotations of brat/i2b2 input
+
+
+def _attach_ref(docs, fmt: str, ref: Optional[str], path):
+    "Keep the reference spans asked for: a CSV column parsed, the annotations of brat/i2b2, or none."
+    if ref is None:
+        for d in docs: d.ref = None
+        return
+    if fmt in ("text",): raise DocumentError("--ref: plain text input holds no reference")
+    if fmt != "csv": return
+    for d in docs:
+        if ref not in d.fields: raise DocumentError(f"{path}: no reference column {ref!r}")
+        try: plain, spans = parse(d.fields[ref])
+        except TagError as e: raise DocumentError(f"{path}: column {ref!r}, row {d.doc_id}: {e}") from None
+        if plain != d.text: raise DocumentError(f"{path}: column {ref!r}, row {d.doc_id}: its text differs from the source")
+        d.ref = spans
+
+
+def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: RedactConfig, *,
+                 src: Optional[str] = None, ref: Optional[str] = None, bs: int = 64,
+                 log: Callable[[str], None] = print, **decode_kwargs) -> dict:
+    """Predict the documents of `input_path` and write what `out` asks for; returns a summary.
+
+    input_format: csv (rows are documents, not split), text, brat or i2b2.
+    ref: a CSV column of annotated references, or REF_ANNOTATIONS for brat/i2b2 input.
+    decode_kwargs: decoder, beam_size, ... for `restore.restore_texts`.
+    """
+    check_outputs(out, red.mode != "none")
+    if out.html: _check_html(out.html, out.overwrite)
+    warn = lambda msg: log(f"warning: {msg}")  # noqa: E731
+    docs = read_documents(input_path, input_format, src=src or learn.meta["src"], warn=warn)
+    _attach_ref(docs, input_format, ref, input_path)
+    preds = predict_documents(learn, docs, split=input_format != "csv", min_score=out.min_score, bs=bs,
+                              progress=True, warn=warn, **decode_kwargs)
+    redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
+    paths = write_outputs(out, preds, redacted)
+    if out.html: paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}")
+    res = dict(documents=len(preds), spans=sum(len(p.spans) for p in preds),
+               sentences=sum(len(p.sentences) for p in preds), outputs={k: str(v) for k, v in paths.items()})
+    m = span_metrics(preds)
+    if m is not None: res["spans_metrics"] = _write_metrics(m, out, log)
+    log(f"{res['documents']} document(s), {res['sentences']} sentence(s), {res['spans']} span(s) -> "
+        + ", ".join(f"{k}: {v}" for k, v in res["outputs"].items()))
+    return res
+
+
+def _check_html(path, overwrite: bool):
+    "Refuse an existing review page without --overwrite, or one in a missing folder."
+    p = Path(path)
+    if p.exists() and not overwrite: raise DocumentError(f"--html {p}: the file exists; pass --overwrite to replace it")
+    if not p.parent.is_dir(): raise DocumentError(f"--html {p}: folder {p.parent} does not exist")
+
+
+def _write_metrics(m: dict, out: OutputConfig, log) -> dict:
+    "Print the micro span scores and write them (with per type) next to the outputs."
+    o = Path(out.out)
+    if out.formats != ["csv"]: path = o / "metrics.json"
+    else: path = o.with_suffix(".metrics.json") if o.suffix == ".csv" else o.with_name(o.name + ".metrics.json")
+    path.write_text(json.dumps(m, indent=2))
+    log(f"span P/R/F1 {m['precision']:.4f}/{m['recall']:.4f}/{m['f1']:.4f} (strict; per type: {path})")
+    return m
