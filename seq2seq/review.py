@@ -13,8 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .metrics import span_scores
-from .tags import annotate
+from .metrics import span_set_scores
 from .utils import atomic_write
 
 __all__ = ["classify", "review_html", "write_review", "span_metrics"]
@@ -60,8 +59,8 @@ def span_metrics(preds) -> Optional[Dict]:
     "Strict span P/R/F1, micro and per type, of DocumentPredictions that hold a reference; None if none does."
     pairs = [(p.doc.text, p.spans, p.doc.ref) for p in preds if p.doc.ref is not None]
     if not pairs: return None
-    tri = lambda s: [(x.start, x.end, x.type) for x in s]  # noqa: E731
-    return span_scores([annotate(t, tri(s)) for t, s, _ in pairs], [annotate(t, tri(r)) for t, _, r in pairs])
+    tri = lambda s: {(x.start, x.end, x.type) for x in s}  # noqa: E731
+    return span_set_scores([tri(s) for _, s, _ in pairs], [tri(r) for _, _, r in pairs])
 
 
 def _mark(text: str, sp, kind: str, colour: str, ref_type: str = "") -> str:
@@ -80,7 +79,9 @@ def _unit_html(text: str, start: int, end: int, pred, ref, colours: Dict[str, st
     rs = None if ref is None else [r for r in ref if start <= r.start < end]
     kinds, missed = (["ok"] * len(ps), []) if rs is None else classify(ps, rs)
     ref_types = {} if rs is None else {(r.start, r.end): r.type for r in rs}
-    inline = [m for m in missed if m.end <= end and not any(p.start < m.end and m.start < p.end for p in ps)]
+    inline = []    # missed spans shown in the text: inside the sentence, overlapping nothing shown
+    for m in missed:
+        if m.end <= end and not any(p.start < m.end and m.start < p.end for p in ps + inline): inline.append(m)
     items = sorted([(p, k) for p, k in zip(ps, kinds)] + [(m, "missed") for m in inline], key=lambda x: x[0].start)
     out, pos = [], start
     for sp, kind in items:

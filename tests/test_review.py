@@ -86,3 +86,11 @@ def test_in_a_real_browser(tmp_path):
     # a blank page is one colour; text on highlights gives many, and the type colours show up
     assert len(colours) > 50
     assert any(abs(r - 0x7a) < 8 and abs(g - 0xec) < 8 and abs(b - 0xec) < 8 for _, (r, g, b) in colours)
+
+
+def test_overlapping_reference_spans_are_scored_and_drawn_once():
+    doc = Document("d", "Dr. John Smith", [Span(4, 14, "NAME:DOCTOR"), Span(9, 14, "NAME:PATIENT")])
+    p = DocumentPrediction(doc, [], [(0, 14)])
+    assert span_metrics([p])["recall"] == 0 and span_metrics([p])["per_type"]["NAME:PATIENT"]["support"] == 1
+    page = review_html([p])
+    assert page.count('<mark class="span missed"') == 2 and "missed NAME:PATIENT: \u201cSmith\u201d" in page
