@@ -53,7 +53,9 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
                               progress=True, warn=warn, **decode_kwargs)
     redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
     paths = write_outputs(out, preds, redacted)
-    if out.html: paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}")
+    if out.html:
+        Path(out.html).parent.mkdir(parents=True, exist_ok=True)
+        paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}")
     res = dict(documents=len(preds), spans=sum(len(p.spans) for p in preds),
                sentences=sum(len(p.sentences) for p in preds), outputs={k: str(v) for k, v in paths.items()})
     m = span_metrics(preds)
@@ -64,10 +66,10 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
 
 
 def _check_html(path, overwrite: bool):
-    "Refuse an existing review page without --overwrite, or one in a missing folder."
+    "Refuse an existing review page without --overwrite, or one whose folder is a file."
     p = Path(path)
     if p.exists() and not overwrite: raise DocumentError(f"--html {p}: the file exists; pass --overwrite to replace it")
-    if not p.parent.is_dir(): raise DocumentError(f"--html {p}: folder {p.parent} does not exist")
+    if any(q.is_file() for q in p.parents): raise DocumentError(f"--html {p}: a folder of that path is a file")
 
 
 def _write_metrics(m: dict, out: OutputConfig, log) -> dict:

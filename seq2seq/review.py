@@ -37,7 +37,7 @@ mark.missed{background:transparent !important;border:2px dashed #d33}
 .legend span{display:inline-block;padding:.1em .5em;margin:.15em;border-radius:.3em;font-size:.8em}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0} td,th{padding:.15em .7em;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left}
-.key mark{font-size:.85em}
+.key mark{font-size:.85em;background:#eee}
 """
 
 _JS = """document.getElementById('errors-only').addEventListener('change',function(e){
