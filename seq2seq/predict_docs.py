@@ -29,6 +29,9 @@ def _attach_ref(docs, fmt: str, ref: Optional[str], path):
     if fmt != "csv": return
     for d in docs:
         if ref not in d.fields: raise DocumentError(f"{path}: no reference column {ref!r}")
+        if not d.fields[ref].strip():    # an empty reference cell: this row is not scored
+            d.ref = None
+            continue
         try: plain, spans = parse(d.fields[ref])
         except TagError as e: raise DocumentError(f"{path}: column {ref!r}, row {d.doc_id}: {e}") from None
         if plain != d.text: raise DocumentError(f"{path}: column {ref!r}, row {d.doc_id}: its text differs from the source")

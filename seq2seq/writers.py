@@ -77,14 +77,14 @@ def _taken(p: Path) -> bool:
 
 def check_outputs(cfg: OutputConfig, redacted: bool) -> Dict[str, Path]:
     "Fail early (before decoding) when an output exists and `overwrite` is off, or cannot be written."
-    paths = targets(cfg, redacted)
-    if cfg.formats != ["csv"] and Path(cfg.out).is_file(): raise OutputError(f"--out {cfg.out}: is a file; give a folder")
+    paths, csv_only = targets(cfg, redacted), cfg.formats == ["csv"]
+    if csv_only and Path(cfg.out).is_dir(): raise OutputError(f"--out {cfg.out}: is a folder; give a CSV file name")
+    if not csv_only and Path(cfg.out).is_file(): raise OutputError(f"--out {cfg.out}: is a file; give a folder")
     for p in paths.values():
         if _taken(p) and not cfg.overwrite:
             what = "folder holds files" if p.is_dir() else "file exists"
             raise OutputError(f"--out: {p}: the {what}; pass --overwrite to replace it")
-        if p.is_dir() and p.suffix == ".csv": raise OutputError(f"--out {p}: is a folder")
-    parent = Path(cfg.out).parent if cfg.formats == ["csv"] else Path(cfg.out)
+    parent = Path(cfg.out).parent if csv_only else Path(cfg.out)
     if parent.exists() and not os.access(parent, os.W_OK): raise OutputError(f"--out: {parent} is not writable")
     return paths
 

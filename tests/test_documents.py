@@ -181,3 +181,15 @@ def test_check_outputs_refuses_an_existing_csv(tmp_path):
     (tmp_path / "p.csv").write_text("x")
     with pytest.raises(OutputError, match="p.csv: the file exists"):
         check_outputs(OutputConfig(str(tmp_path / "p.csv")), redacted=False)
+
+
+def test_csv_reference_column(tmp_path):
+    from seq2seq.predict_docs import _attach_ref
+    path = tmp_path / "r.csv"
+    path.write_text('orig_text,ann\nSeen by Smith.,Seen by {{NAME}}Smith{{/NAME}}.\nHi there.,\n', encoding="utf-8")
+    docs = read_documents(path, "csv")
+    _attach_ref(docs, "csv", "ann", path)
+    assert [d.ref for d in docs] == [[(8, 13, "NAME")], None]        # an empty cell: not scored
+    path.write_text('orig_text,ann\nSeen by Smith.,Seen by {{NAME}}Smyth{{/NAME}}.\n', encoding="utf-8")
+    with pytest.raises(DocumentError, match="column 'ann', row 1: its text differs"):
+        _attach_ref(read_documents(path, "csv"), "csv", "ann", path)
