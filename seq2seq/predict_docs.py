@@ -6,6 +6,7 @@ the outputs atomically (`writers.write_outputs`), the review page (`review.write
 with a reference, `metrics.json` (strict span P/R/F1, micro and per type).
 """
 import json
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -49,7 +50,7 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
     """
     check_outputs(out, red.mode != "none")
     if out.html: _check_html(out.html, out.overwrite)
-    warn = lambda msg: log(f"warning: {msg}")  # noqa: E731
+    warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731  (skipped files: one line each)
     docs = read_documents(input_path, input_format, src=src or learn.meta["src"], warn=warn)
     _attach_ref(docs, input_format, ref, input_path)
     preds = predict_documents(learn, docs, split=input_format != "csv", min_score=out.min_score, bs=bs,

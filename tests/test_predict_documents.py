@@ -97,7 +97,7 @@ def test_a_bad_file_among_good_ones_is_named_and_the_rest_done(predict, tiny_mod
     (inp / "b.txt").write_bytes(b"caf\xe9")
     from seq2seq.cli import run
     code = run(predict.main, ["--model", str(tiny_model), "--input-format", "text", "--input", str(inp), "--out", str(out)])
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err
     assert code == 0 and f"warning: {inp / 'b.txt'}: not UTF-8" in printed
     assert [json.loads(x)["id"] for x in (out / "predictions.jsonl").read_text().splitlines()] == ["a"]
 
