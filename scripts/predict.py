@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (sampling decoders)")
     p.add_argument("--length-penalty", type=float, default=0.6, help="GNMT alpha for beam search (0: none)")
     p.add_argument("--max-len", type=int, help="most tokens per output (default: 2 x source length + 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the sampling decoders")
+    p.add_argument("--seed", type=int, default=0, help="seed for the sampling decoders and for --redact surrogate")
     p.add_argument("--bs", type=int, default=64, help="sentences decoded per batch")
     p.add_argument("--no-faithful", action="store_true", help="let the model generate freely")
     p.add_argument("--ref", nargs="?", const="annotations",
