@@ -146,24 +146,39 @@ def _decodable(s: str) -> bool:
     return "{{" not in s and "}}" not in s
 
 
+def _groups(units: List[list], limit: int) -> Iterable[List[int]]:
+    "Runs of consecutive documents holding at most `limit` sentences together (a longer one alone)."
+    g, n = [], 0
+    for i, us in enumerate(units):
+        if g and n + len(us) > limit:
+            yield g
+            g, n = [], 0
+        g.append(i)
+        n += len(us)
+    if g: yield g
+
+
 def predict_documents(learn, docs: Sequence[Document], *, split: bool = True, min_score: float = 0.,
                       bs: int = 64, progress: bool = False, warn: Callable[[str], None] = print,
-                      **decode_kwargs) -> List[DocumentPrediction]:
+                      chunk_sentences: int = 20000, **decode_kwargs) -> List[DocumentPrediction]:
     """Predict the spans of `docs` with `learn` (faithful decoding; see `restore.restore_texts`).
 
     split: cut documents into sentences (`sentence_offsets`); False decodes each text whole.
     min_score: spans whose score (the probability of their two markers) is below it are dropped.
-    bs: sentences per batch; the sentences of all documents are pooled and sorted by length.
+    bs: sentences per batch; the sentences of many documents are pooled and sorted by length.
+    chunk_sentences: most sentences decoded in one pool (bounds memory on large folders).
     decode_kwargs: decoder, beam_size, temperature, ... for `restore_texts`.
     """
     lang = learn.model.meta.get("lang", "en")
     units = _units(docs, lang if lang in LANGS else "en", split)
-    flat = [(i, s, e) for i, us in enumerate(units) for s, e in us if _decodable(docs[i].text[s:e])]
-    skipped = sum(map(len, units)) - len(flat)
-    if skipped: warn(f"{skipped} sentence(s) holding '{{{{' or '}}}}' left without spans (inline tags cannot carry them)")
-    out = learn.restore([docs[i].text[s:e] for i, s, e in flat], with_spans=True, bs=bs, progress=progress,
-                        **decode_kwargs)
     spans: List[List[ScoredSpan]] = [[] for _ in docs]
-    for (i, s, _), (_, sps) in zip(flat, out):
-        spans[i] += [ScoredSpan(s + sp.start, s + sp.end, sp.type, sp.score) for sp in sps if sp.score >= min_score]
+    skipped = 0
+    for g in _groups(units, chunk_sentences):
+        flat = [(i, s, e) for i in g for s, e in units[i] if _decodable(docs[i].text[s:e])]
+        skipped += sum(len(units[i]) for i in g) - len(flat)
+        out = learn.restore([docs[i].text[s:e] for i, s, e in flat], with_spans=True, bs=bs, progress=progress,
+                            **decode_kwargs)
+        for (i, s, _), (_, sps) in zip(flat, out):
+            spans[i] += [ScoredSpan(s + sp.start, s + sp.end, sp.type, sp.score) for sp in sps if sp.score >= min_score]
+    if skipped: warn(f"{skipped} sentence(s) holding '{{{{' or '}}}}' left without spans (inline tags cannot carry them)")
     return [DocumentPrediction(d, sorted(sp), us) for d, sp, us in zip(docs, spans, units)]

@@ -77,6 +77,18 @@ def test_document_offsets_are_exact_and_batched_across_documents(docs):
         assert len(p.spans) >= 3
 
 
+def test_chunks_of_documents_give_the_same_spans(docs, preds):
+    learn = FakeLearn()
+    chunked = predict_documents(learn, docs, chunk_sentences=4)
+    assert len(learn.calls) == 3 and [p.spans for p in chunked] == [p.spans for p in preds]
+
+
+def test_sentences_with_braces_are_left_alone_and_counted():
+    warned = []
+    p = predict_documents(FakeLearn(), [Document("b", "Seen by Smith.\nA {{DATE}} Jones here.")], warn=warned.append)[0]
+    assert [(s.start, s.end) for s in p.spans] == [(0, 4), (8, 13)] and "1 sentence(s) holding" in warned[0]
+
+
 def test_min_score_drops_low_spans(docs):
     preds = predict_documents(FakeLearn(), docs, min_score=0.5)
     types = {s.type for p in preds for s in p.spans}
