@@ -91,7 +91,8 @@ def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> 
     cut-short output keeps the rest of `src` and closes an open tag after the last word copied.
     """
     res, pos = [], 0
-    for off, tok, _ in _insertions(src_pieces, out):  # offsets never decrease along `out`: opens at a word's start, closes after it
+    # offsets never decrease along `out`: opens at a word's start, closes after it
+    for off, tok, _ in _insertions(src_pieces, out):
         res += [src[pos:off], tok]
         pos = off
     return "".join(res + [src[pos:]])
