@@ -33,7 +33,7 @@ import pandas as pd
 
 from .tags import Span, TagError, annotate, open_marker, parse
 from .utils import atomic_write
-from .errors import UserError
+from .errors import ConvertError
 
 __all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'Report', 'read_i2b2', 'read_brat',
            'read_conll', 'read_json', 'read_docs', 'load_mapping', 'split_sentences', 'convert', 'save_csv']
@@ -42,10 +42,6 @@ COLUMNS = ['orig_text', 'annotated_text', 'doc_id']
 UNITS = ('sentence', 'line', 'document')
 Doc = tuple[str, str, list[Span]]
 PathLike = Union[str, os.PathLike]
-
-
-class ConvertError(UserError):
-    "A problem with the input: fatal from `convert`, or one bad document when a reader has no report."
 
 
 @dataclass

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .utils import atomic_write
-from .errors import UserError
+from .errors import EmbeddingFileError, UserError
 
 __all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'SPECIAL_TOKENS', 'is_random_token']
 
@@ -40,12 +40,6 @@ FOUND, SUBWORD, RANDOM = 0, 1, 2
 _FT_MAGIC = 793712314
 _CACHE_FORMAT = 1
 
-
-class EmbeddingFileError(UserError):
-    "A vectors file that is neither a fastText `.bin` model nor a `.vec` text file."
-    def __init__(self, path, reason: str):
-        super().__init__(f'vectors file {path} is not a fastText .bin or .vec file: {reason}')
-        self.path, self.reason = path, reason
 
 
 @dataclass
@@ -216,7 +210,7 @@ def _from_vec(path: Path, itos: Sequence[str], emb_size: int):
 def _check_dim(path: Path, dim: int, emb_size: int):
     "The file's dimension must be the requested one: a silent change would break the model later."
     if dim != emb_size:
-        raise ValueError(f'vectors file {path} has dimension {dim} but emb_size={emb_size}; pass emb_size={dim}')
+        raise UserError(f'vectors file {path} has dimension {dim} but emb_size={emb_size}; pass emb_size={dim}')
 
 
 def _from_file(path: Path, itos: Sequence[str], emb_size: int):

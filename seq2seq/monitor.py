@@ -40,7 +40,7 @@ from fastai.core import camel2snake
 from fastai.torch_core import get_model
 
 from .distributed import is_distributed, is_main_process
-from .learner import ModelFileError
+from .errors import CheckpointError, UserError
 from .utils import atomic_write
 
 __all__ = ["CheckpointError", "valid_monitors", "monitor_mode", "check_monitor", "best_epoch", "atomic_save",
@@ -52,10 +52,6 @@ CHECKPOINT_FORMAT = 1  # bump when last.pth changes in a way older code cannot r
 _KIND = "seq2seq-last"
 _KEYS = ("format", "kind", "epoch", "iteration", "stopped", "schedule", "batches_per_epoch", "model", "opt",
          "recorder", "smooth", "rows", "rng", "config", "meta", "vocab")
-
-
-class CheckpointError(ModelFileError):
-    "A checkpoint that is missing, corrupt or incomplete, or not a `last.pth` of this tool."
 
 
 # ---------------------------------------------------------------- monitored values
@@ -79,7 +75,7 @@ def monitor_mode(name: str) -> str:
 def check_monitor(learn, name: str) -> str:
     "Return the mode of monitor `name`; ValueError listing the valid names when `learn` has no such value."
     names = valid_monitors(learn)
-    if name not in names: raise ValueError(f"--monitor {name}: unknown; choose one of {', '.join(names)}")
+    if name not in names: raise UserError(f"monitor {name!r}: unknown; choose one of {', '.join(names)}")
     return monitor_mode(name)
 
 
@@ -299,7 +295,7 @@ class EarlyStop(LearnerCallback):
     def __init__(self, learn, monitor: str = "valid_loss", patience: int = 3):
         super().__init__(learn)
         check_monitor(learn, monitor)
-        if patience < 1: raise ValueError(f"--patience must be >= 1, got {patience}")
+        if patience < 1: raise UserError(f"patience must be >= 1, got {patience}")
         self.monitor, self.patience, self.stopped_epoch = monitor, patience, None
 
     def on_epoch_end(self, epoch, **kwargs):
@@ -328,11 +324,11 @@ class LastCheckpoint(LearnerCallback):
         st = _resume_state(self.learn)
         if st is None: return
         if epoch != st["epoch"] + 1:
-            raise ValueError(f"the checkpoint ends after epoch {st['epoch']}; continue it with "
+            raise UserError(f"the checkpoint ends after epoch {st['epoch']}; continue it with "
                              f"fit_one_cycle(..., start_epoch={st['epoch'] + 1}), not start_epoch={epoch}")
         was, now = st["schedule"], _schedule(self.learn, n_epochs)
         if was["epochs"] != now["epochs"] or not np.allclose(was["lr"], now["lr"]):
-            raise ValueError(f"the checkpoint's run has epochs={was['epochs']}, lr={was['lr']}; resume it with "
+            raise UserError(f"the checkpoint's run has epochs={was['epochs']}, lr={was['lr']}; resume it with "
                              f"the same schedule, not epochs={now['epochs']}, lr={now['lr']}")
         return {"iteration": st["iteration"]}
 
@@ -488,7 +484,7 @@ def resume(learn, path, state: Optional[dict] = None) -> int:
     """
     st = state if state is not None else read_checkpoint(path)
     problems = _mismatches(learn, st)
-    if problems: raise ValueError(f"--resume {path}: " + "; ".join(problems))
+    if problems: raise UserError(f"resume {path}: " + "; ".join(problems))
     learn.model.load_state_dict(st["model"])
     learn.resume_state = st
     return st["schedule"]["epochs"] if st["stopped"] else st["epoch"] + 1

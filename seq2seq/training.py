@@ -6,7 +6,6 @@ half-written file in the output folder.
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -22,35 +21,10 @@ from .distributed import (broadcast_from_main, distributed_training, is_main_pro
 from .device import maybe_fp16, pick_device, set_threads, use_device
 from .learner import export_learner, seq2seq_learner
 from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
-from .model import ModelConfig
+from .train_config import OUTPUTS, TrainConfig
 from .utils import atomic_write
 
-__all__ = ["TrainConfig", "check_writable", "train", "atomic_write"]
-
-
-@dataclass
-class TrainConfig:
-    "Everything a training run needs; scripts/train.py fills it from the command line."
-    csv: str = "data/sample.csv"
-    out: str = "models/sample"
-    src: str = "orig_text"
-    tgt: str = "annotated_text"
-    lang: str = "en"
-    vectors: Optional[str] = None
-    epochs: int = 10
-    lr: Optional[float] = None
-    bs: int = 64
-    valid_pct: float = 0.1
-    seed: int = 42
-    model: ModelConfig = field(default_factory=ModelConfig)
-    pr_force: tuple = (1.0, 1.0, 5)
-    decode_limit: int = 1000
-    device: str = "auto"
-    fp16: bool = False
-    threads: Optional[int] = None
-    monitor: str = "valid_loss"
-    patience: Optional[int] = None
-    resume: Optional[str] = None
+__all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write"]
 
 
 def check_writable(out) -> Path:
@@ -88,11 +62,8 @@ def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run the whole job; returns the final metrics (also written to `out/metrics.json`).
 
-    Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, metrics.jsonl (a line per
-    epoch), history.csv (the same as a table), losses.png and metrics.png (refreshed each epoch),
-    best.pth (best epoch by `cfg.monitor`; its weights are the ones exported), last.pth (to
-    `--resume`), metrics.json, export.pkl. In multi-process training (seq2seq/distributed.py)
-    every process runs this; rank 0 writes the files.
+    The files written to `cfg.out` are listed in `train_config.OUTPUTS`. In multi-process training
+    (seq2seq/distributed.py) every process runs this; rank 0 writes the files.
     """
     dev = pick_device(cfg.device)  # fail fast, before any work
     set_threads(cfg.threads)
@@ -107,7 +78,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")
     with main_first():  # rank 0 trains fastText and caches the embeddings; the others then read the cache
         learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,
-                                src=cfg.src, tgt=cfg.tgt, pr_force=cfg.pr_force, decode_limit=cfg.decode_limit,
+                                src=cfg.src, tgt=cfg.tgt, teacher_forcing=cfg.teacher_forcing, decode_limit=cfg.decode_limit,
                                 seed=cfg.seed, verbose=main)
     check_monitor(learn, cfg.monitor)  # before a long lr_find
     maybe_fp16(learn, cfg.fp16, dev)

@@ -16,7 +16,9 @@ from seq2seq import compat  # noqa: F401  (before fastai)
 from fastai.callback import Callback
 from fastai.torch_core import add_metrics
 
+from seq2seq.callbacks import TeacherForcingConfig
 from seq2seq.data import read_pairs, seq2seq_data
+from seq2seq.errors import UserError
 from seq2seq.learner import seq2seq_learner
 from seq2seq.metrics import TokenAccuracy
 from seq2seq.model import ModelConfig
@@ -43,7 +45,7 @@ def make_learner(data, work, hidden=16):
     "A tiny Learner, built the same way (same seed) every time; teacher forcing decays so steps draw coins."
     seed_everything(0)
     return seq2seq_learner(data, ModelConfig(emb_size=16, hidden=hidden, layers=1), cache_dir=work / "cache",
-                           verbose=False, decode_limit=16, pr_force=(1.0, 0.5, 2), silent=True)
+                           verbose=False, decode_limit=16, teacher_forcing=TeacherForcingConfig(1.0, 0.5, 2), silent=True)
 
 
 class Crash(Exception):
@@ -276,5 +278,5 @@ def test_early_stopping_waits_while_the_metric_improves(data, work, tmp_path):
 
 
 def test_patience_must_be_positive(data, work, tmp_path):
-    with pytest.raises(ValueError, match="--patience"):
+    with pytest.raises(UserError, match="patience must be >= 1"):
         monitor_callbacks(make_learner(data, work), tmp_path, patience=0)
