@@ -173,7 +173,7 @@ class DistributedSortishSampler(Sampler):
 
 
 # ------------------------------------------------------------------ the training callback
-def _lengths(ds) -> list:
+def _row_lengths(ds) -> list:
     "Source + target tokens per item of a seq2seq LabelList (the key data.py sorts by)."
     return [len(x) + len(y) for x, y in zip(ds.x.items, ds.y.items)]
 
@@ -193,7 +193,7 @@ class DistributedTrainer(LearnerCallback):
 
     def on_train_begin(self, **kwargs):
         r, world, dl = rank(), world_size(), self.learn.data.train_dl
-        self.sampler = DistributedSortishSampler(_lengths(dl.dataset), dl.batch_size, r, world, self.seed)
+        self.sampler = DistributedSortishSampler(_row_lengths(dl.dataset), dl.batch_size, r, world, self.seed)
         if self.sampler.n_batches() == 0:
             raise UserError(f"{len(dl.dataset)} training rows make no full batch of {dl.batch_size} for each of "
                              f"{world} processes; lower --bs or --nproc")

@@ -326,7 +326,7 @@ class LastCheckpoint(LearnerCallback):
         if epoch != st["epoch"] + 1:
             raise UserError(f"the checkpoint ends after epoch {st['epoch']}; continue it with "
                              f"fit_one_cycle(..., start_epoch={st['epoch'] + 1}), not start_epoch={epoch}")
-        was, now = st["schedule"], _schedule(self.learn, n_epochs)
+        was, now = st["schedule"], _schedule_state(self.learn, n_epochs)
         if was["epochs"] != now["epochs"] or not np.allclose(was["lr"], now["lr"]):
             raise UserError(f"the checkpoint's run has epochs={was['epochs']}, lr={was['lr']}; resume it with "
                              f"the same schedule, not epochs={now['epochs']}, lr={now['lr']}")
@@ -348,7 +348,7 @@ class LastCheckpoint(LearnerCallback):
         learn, m = self.learn, get_model(self.learn.model)
         smooth = learn.smooth_loss if isinstance(getattr(learn, "smooth_loss", None), SmoothLoss) else None
         return {"format": CHECKPOINT_FORMAT, "kind": _KIND, "epoch": epoch, "iteration": iteration,
-                "stopped": bool(stop_training), "schedule": _schedule(learn, self.n_epochs),
+                "stopped": bool(stop_training), "schedule": _schedule_state(learn, self.n_epochs),
                 "batches_per_epoch": len(learn.data.train_dl), "model": m.state_dict(),
                 "opt": _plain(learn.opt.opt.state_dict()), "recorder": _recorder_state(learn.recorder),
                 "smooth": {"mov_avg": _plain(smooth.mov_avg if smooth else 0), "n": smooth.n if smooth else 0},
@@ -379,7 +379,7 @@ def monitor_callbacks(learn, path, monitor: str = "valid_loss", patience: Option
 
 # ---------------------------------------------------------------- saving and restoring state
 
-def _schedule(learn, n_epochs: int) -> dict:
+def _schedule_state(learn, n_epochs: int) -> dict:
     "The one-cycle schedule of this fit (what `fit_one_cycle` needs to rebuild it)."
     sched = getattr(learn, "one_cycle_scheduler", None)
     if sched is None: return {"epochs": n_epochs, "lr": _plain(learn.opt.lr)}

@@ -32,7 +32,7 @@ def check_output(out) -> Path:
     return out
 
 
-def _chunks(path: Path, src: str, chunk_rows: int):
+def _read_chunks(path: Path, src: str, chunk_rows: int):
     "Read `path` in chunks of strings; clear errors for a missing column, an empty or non-UTF-8 file."
     if not path.is_file(): raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
@@ -54,7 +54,7 @@ def _count_rows(path: Path) -> Optional[int]:
     "Data rows in a CSV (for the progress bar); None when it cannot be read as such."
     try:
         with open(path, newline="", encoding="utf-8") as f: return max(sum(1 for _ in csv.reader(f)) - 1, 0)
-    except (OSError, UnicodeDecodeError, csv.Error):  # _chunks says what is wrong
+    except (OSError, UnicodeDecodeError, csv.Error):  # _read_chunks says what is wrong
         return None
 
 
@@ -74,7 +74,7 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     total = _count_rows(csv_in)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
-        chunks = _chunks(csv_in, src, chunk_rows)
+        chunks = _read_chunks(csv_in, src, chunk_rows)
         # no bar when the rows cannot be counted: fastprogress would call len() on the generator
         pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
         for i, chunk in enumerate(pb):

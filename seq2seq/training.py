@@ -82,7 +82,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
                                 seed=cfg.seed, verbose=main)
     check_monitor(learn, cfg.monitor)  # before a long lr_find
     maybe_fp16(learn, cfg.fp16, dev)
-    start, epochs, lr = _schedule(learn, cfg, ck, out, main, log)
+    start, epochs, lr = _start_schedule(learn, cfg, ck, out, main, log)
     if start is not None and start >= epochs:
         log("nothing left to train: that run finished (or stopped early)")
     else:
@@ -96,7 +96,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     return res
 
 
-def _schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool, log):
+def _start_schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool, log):
     "(start_epoch, epochs, lr): from the checkpoint when resuming, else from `cfg` and lr_find."
     if ck is not None:
         start = resume(learn, Path(cfg.resume) / "last.pth", ck)
