@@ -20,9 +20,10 @@ from .distributed import (broadcast_from_main, distributed_training, is_main_pro
                           main_only, single_process)
 from .device import maybe_fp16, pick_device, set_threads, use_device
 from .learner import export_learner, seq2seq_learner
-from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
+from .checkpoint import monitor_callbacks, read_checkpoint, resume
+from .history import JsonlLogger, check_monitor
 from .train_config import OUTPUTS, TrainConfig
-from .utils import atomic_write
+from .utils import atomic_write, save_png
 
 __all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write"]
 
@@ -38,12 +39,6 @@ def check_writable(out) -> Path:
     except OSError as e:
         raise OSError(f"--out {out}: not writable ({e.strerror or e})") from None
     return out
-
-
-def _save_fig(fig, path: Path):
-    "Save a matplotlib figure atomically and close it."
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=100, bbox_inches="tight"))
-    plt.close(fig)
 
 
 def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
@@ -83,13 +78,15 @@ def train(cfg: TrainConfig, log=print) -> dict:
     check_monitor(learn, cfg.monitor)  # before a long lr_find
     maybe_fp16(learn, cfg.fp16, dev)
     start, epochs, lr = _start_schedule(learn, cfg, ck, out, main, log)
+    rows = []
     if start is not None and start >= epochs:
         log("nothing left to train: that run finished (or stopped early)")
     else:
         cbs = monitor_callbacks(learn, out, monitor=cfg.monitor, patience=cfg.patience)
         with distributed_training(learn, seed=cfg.seed):  # DDP when several processes run this, else nothing
             learn.fit_one_cycle(epochs, lr, start_epoch=start, callbacks=cbs)
-    res = final_metrics(learn, lr, out)
+        rows = next(cb.rows for cb in cbs if isinstance(cb, JsonlLogger))
+    res = final_metrics(learn, rows, lr, out)
     if not main: return res  # the same values as rank 0's; it writes the files
     export_learner(learn, out / "export.pkl")
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(res, indent=2)))
@@ -106,15 +103,15 @@ def _start_schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main
     if lr is None and main:  # rank 0 searches alone; the others take its lr below
         with single_process(): learn.lr_find(num_it=60)
         fig, lr = suggest_lr(learn)
-        _save_fig(fig, out / "lr_find.png")
+        save_png(fig, out / "lr_find.png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
         log(f"lr_find suggests lr={lr:.2e} (plot: {out / 'lr_find.png'})")
     return None, cfg.epochs, broadcast_from_main(lr)
 
 
-def final_metrics(learn, lr: float, out: Path) -> dict:
-    """The exported (best) epoch's validation loss and metrics, from metrics.jsonl's rows;
-    also writes them all as history.csv."""
-    rows = getattr(getattr(learn, "jsonl_logger", None), "rows", None) or []
+def final_metrics(learn, rows: list, lr: float, out: Path) -> dict:
+    """The exported (best) epoch's validation loss and metrics, from the run's `rows` (those of
+    metrics.jsonl); also writes them all as history.csv."""
     if not rows: return {"lr": lr, "epochs": 0}
     if is_main_process(): atomic_write(out / "history.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
     best = rows[-1]["best_epoch"]

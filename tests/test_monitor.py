@@ -1,4 +1,4 @@
-"""metrics.jsonl, best model, early stopping and resumable checkpoints (seq2seq/monitor.py).
+"""metrics.jsonl, best model, early stopping and resumable checkpoints (seq2seq/history.py, best.py, checkpoint.py).
 
 One module-scoped set of runs on 64 sample pairs (3 batches per epoch, a 16-unit model):
 A trains 4 epochs straight; B is the same run crashing at the start of epoch 2; C is a fresh
@@ -22,8 +22,9 @@ from seq2seq.errors import UserError
 from seq2seq.learner import seq2seq_learner
 from seq2seq.metrics import TokenAccuracy
 from seq2seq.model import ModelConfig
-from seq2seq.monitor import (BEST, JSONL, LAST, CheckpointError, atomic_save, best_epoch, check_monitor,
-                             monitor_callbacks, monitor_mode, read_checkpoint, resume, valid_monitors)
+from seq2seq.best import BEST
+from seq2seq.checkpoint import LAST, CheckpointError, atomic_save, monitor_callbacks, read_checkpoint, resume
+from seq2seq.history import JSONL, best_epoch, check_monitor, monitor_mode, valid_monitors
 from seq2seq.utils import seed_everything
 
 EPOCHS, LR = 4, 1e-2
