@@ -23,15 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from .tags import is_marker
+from .tokenizer import SPECIAL_TOKENS  # re-exported
 from .utils import atomic_write
 from .errors import EmbeddingFileError, UserError
 
 __all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'SPECIAL_TOKENS', 'is_random_token']
 
-# fastai v1's special tokens, `xxfake` (fastai pads its vocab to a multiple of 8 with it) and
-# our own whitespace-control tokens.
-SPECIAL_TOKENS = frozenset('xxunk xxpad xxbos xxeos xxfld xxmaj xxup xxrep xxwrep xxfake xxjn xxsp'.split())
-_MARKER_RE = re.compile(r'^\{\{.*\}\}$')
 MINN, MAXN = 3, 6
 # fastText's default is 2M hashing buckets, i.e. 2.4 GB of floats at dim 300; a training corpus
 # of a few thousand sentences has far fewer distinct n-grams than that.
@@ -67,7 +65,7 @@ class Coverage:
 
 def is_random_token(tok: str) -> bool:
     "True for tokens that always get a random row: fastai specials and `{{...}}` tag markers."
-    return tok in SPECIAL_TOKENS or bool(_MARKER_RE.match(tok))
+    return tok in SPECIAL_TOKENS or is_marker(tok)
 
 
 @contextlib.contextmanager
