@@ -42,7 +42,8 @@ def _parse(argv):
     p.add_argument("--csv", default=str(ROOT / "data" / "sample.csv"))
     p.add_argument("--rows", type=int, default=3000, help="first rows of the CSV used (train + valid)")
     p.add_argument("--epochs", type=int, default=5)
-    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult"))  # --emb-size --hidden --layers, as in training
+    # --emb-size --hidden --layers, as in training
+    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult"))
     p.add_argument("--lr", type=float, default=3e-3, help="fit_one_cycle's maximum learning rate")
     p.add_argument("--bs", type=int, default=64, help="batch size")
     p.add_argument("--seed", type=int, default=42)

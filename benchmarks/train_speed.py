@@ -74,7 +74,8 @@ class StepLoopSeq2Seq(nn.Module):
 def _parse(argv):
     "Command-line options (see the module docstring)."
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult"))  # --emb-size --hidden --layers, as in training
+    # --emb-size --hidden --layers, as in training
+    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult"))
     p.add_argument("--bs", type=int, default=64, help="batch size")
     p.add_argument("--vocab", type=int, default=10000, help="source and target vocabulary size")
     p.add_argument("--src-len", type=int, default=30)

@@ -25,7 +25,8 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, choices=None, 
     (default: `--field-name`) and metavar (default: the field name), or `cli=False` to keep it
     off the command line."""
     meta = dict(help=help, choices=choices, flag=flag, metavar=metavar, cli=cli)
-    if default_factory is not dataclasses.MISSING: return dataclasses.field(default_factory=default_factory, metadata=meta)
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
