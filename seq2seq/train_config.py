@@ -70,7 +70,7 @@ class TrainConfig:
     seed: int = option(42, "random seed (split, init, fastText)")
     model: ModelConfig = option(help="model sizes and options", default_factory=ModelConfig)
     teacher_forcing: TeacherForcingConfig = option(help="teacher forcing", default_factory=TeacherForcingConfig)
-    decode_limit: int = option(1000, "validation sentences decoded per epoch for BLEU, chrF and span F1")
+    decode_limit: int = option(1000, "validation sentences decoded per epoch for BLEU, chrF and span F1 (0: none)")
     device: str = option("auto", "auto (CUDA when available), cpu, cuda or cuda:N")
     fp16: bool = option(False, "mixed-precision training (CUDA only)")
     threads: Optional[int] = option(None, "CPU threads for torch (default: usable cores, at most 8)")
@@ -82,8 +82,9 @@ class TrainConfig:
                                    metavar="DIR")
 
     def __post_init__(self):
-        ints = [(n, getattr(self, n)) for n in ("epochs", "bs", "threads", "patience", "decode_limit")]
+        ints = [(n, getattr(self, n)) for n in ("epochs", "bs", "threads", "patience")]
         check([(v is None or int_ge(v, 1), f"{{}} must be >= 1 (got {v!r})", n) for n, v in ints] +
+              [(int_ge(self.decode_limit, 0), f"{{}} must be >= 0 (got {self.decode_limit!r})", "decode_limit")] +
               [(0 < self.valid_pct < 1, f"{{}} must be between 0 and 1 (got {self.valid_pct!r})", "valid_pct"),
                (self.lr is None or self.lr > 0, f"{{}} must be > 0 (got {self.lr!r})", "lr"),
                (not self.resume or self.out in (_DEFAULT_OUT, self.resume),
