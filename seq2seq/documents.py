@@ -3,7 +3,7 @@
 Documents come from a `.txt` file or folder (`text`), from annotated BRAT or i2b2 XML documents
 (`brat`, `i2b2`: their annotations become the reference, never an input to the model) or from the
 rows of a sentence CSV (`csv`, one row a document, not split). Each document is cut into sentences
-by `convert.split_sentences` (at line breaks and sentence ends), the sentences of many documents
+by `sentences.split_sentences` (at line breaks and sentence ends), the sentences of many documents
 are decoded together in length-sorted batches, and each predicted span is mapped back to the
 document: `doc.text[span.start:span.end]` is the span's text, whatever the line endings, tabs,
 blank lines or trailing spaces of the file.
@@ -18,9 +18,10 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
-from .convert import LANGS, Report, read_brat, read_i2b2, split_sentences
+from .convert import Report, read_brat, read_i2b2
 from .errors import UserError
 from .restore import ScoredSpan
+from .sentences import LANGS, split_sentences
 from .tags import Span
 
 __all__ = ["INPUT_FORMATS", "Document", "DocumentPrediction", "DocumentError", "read_documents",
@@ -125,7 +126,7 @@ def read_documents(path: PathLike, fmt: str, *, src: str = "orig_text",
 # ---------------------------------------------------------------- splitting and predicting
 
 def sentence_offsets(text: str, lang: str = "en") -> List[Tuple[int, int]]:
-    """`(start, end)` of each sentence of `text`, as `convert.split_sentences` cuts it (outer
+    """`(start, end)` of each sentence of `text`, as `sentences.split_sentences` cuts it (outer
     whitespace left out), so that `text[start:end]` is the sentence exactly."""
     res, pos = [], 0
     for piece, _ in split_sentences(text, [], lang):
@@ -158,16 +159,16 @@ def _groups(units: List[list], limit: int) -> Iterable[List[int]]:
     if g: yield g
 
 
-def predict_documents(learn, docs: Sequence[Document], *, split: bool = True, min_score: float = 0.,
-                      bs: int = 64, progress: bool = False, warn: Callable[[str], None] = print,
-                      chunk_sentences: int = 20000, **decode_kwargs) -> List[DocumentPrediction]:
+def predict_documents(learn, docs: Sequence[Document], cfg=None, *, split: bool = True, min_score: float = 0.,
+                      progress: bool = False, warn: Callable[[str], None] = print,
+                      chunk_sentences: int = 20000, **options) -> List[DocumentPrediction]:
     """Predict the spans of `docs` with `learn` (faithful decoding; see `restore.restore_texts`).
 
     split: cut documents into sentences (`sentence_offsets`); False decodes each text whole.
     min_score: spans whose score (the probability of their two markers) is below it are dropped.
-    bs: sentences per batch; the sentences of many documents are pooled and sorted by length.
+    cfg, options: a `decode.DecodeConfig` and field overrides (decoder, beam_size, bs, ...); the
+        sentences of many documents are pooled, sorted by length and decoded `bs` at a time.
     chunk_sentences: most sentences decoded in one pool (bounds memory on large folders).
-    decode_kwargs: decoder, beam_size, temperature, ... for `restore_texts`.
     """
     lang = learn.model.meta.get("lang", "en")
     units = _units(docs, lang if lang in LANGS else "en", split)
@@ -176,8 +177,8 @@ def predict_documents(learn, docs: Sequence[Document], *, split: bool = True, mi
     for g in _groups(units, chunk_sentences):
         flat = [(i, s, e) for i in g for s, e in units[i] if _decodable(docs[i].text[s:e])]
         skipped += sum(len(units[i]) for i in g) - len(flat)
-        out = learn.restore([docs[i].text[s:e] for i, s, e in flat], with_spans=True, bs=bs, progress=progress,
-                            **decode_kwargs)
+        out = learn.restore([docs[i].text[s:e] for i, s, e in flat], cfg, with_spans=True, progress=progress,
+                            **options)
         for (i, s, _), (_, sps) in zip(flat, out):
             spans[i] += [ScoredSpan(s + sp.start, s + sp.end, sp.type, sp.score) for sp in sps if sp.score >= min_score]
     if skipped: warn(f"{skipped} sentence(s) holding '{{{{' or '}}}}' left without spans (inline tags cannot carry them)")

@@ -39,22 +39,22 @@ def _attach_ref(docs, fmt: str, ref: Optional[str], path):
         d.ref = spans
 
 
-def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: RedactConfig, *,
-                 src: Optional[str] = None, ref: Optional[str] = None, bs: int = 64,
-                 log: Callable[[str], None] = print, **decode_kwargs) -> dict:
+def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: RedactConfig, cfg=None, *,
+                 src: Optional[str] = None, ref: Optional[str] = None,
+                 log: Callable[[str], None] = print, **options) -> dict:
     """Predict the documents of `input_path` and write what `out` asks for; returns a summary.
 
     input_format: csv (rows are documents, not split), text, brat or i2b2.
     ref: a CSV column of annotated references, or REF_ANNOTATIONS for brat/i2b2 input.
-    decode_kwargs: decoder, beam_size, ... for `restore.restore_texts`.
+    cfg, options: a `decode.DecodeConfig` and field overrides (decoder, beam_size, bs, ...).
     """
     check_outputs(out, red.mode != "none")
     if out.html: _check_html(out.html, out.overwrite)
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731  (skipped files: one line each)
     docs = read_documents(input_path, input_format, src=src or learn.meta["src"], warn=warn)
     _attach_ref(docs, input_format, ref, input_path)
-    preds = predict_documents(learn, docs, split=input_format != "csv", min_score=out.min_score, bs=bs,
-                              progress=True, warn=warn, **decode_kwargs)
+    preds = predict_documents(learn, docs, cfg, split=input_format != "csv", min_score=out.min_score,
+                              progress=True, warn=warn, **options)
     redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
     paths = write_outputs(out, preds, redacted)
     if out.html:

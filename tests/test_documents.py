@@ -30,7 +30,7 @@ class FakeLearn:
         self.model = type("M", (), {"meta": {"lang": "en", "src": "orig_text", "task": "restore"}})()
         self.meta, self.calls = self.model.meta, []
 
-    def restore(self, texts, with_spans=False, **kw):
+    def restore(self, texts, cfg=None, with_spans=False, **kw):
         assert with_spans
         self.calls.append(list(texts))
         return [("", fake_spans(t)) for t in texts]
