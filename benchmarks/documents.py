@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from seq2seq.cli import run
 
-from seq2seq.cli import run  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 _GLUE = [" ", " ", "\n", "\r\n", "\n\n", "\r\n\r\n", "  \n"]
 
