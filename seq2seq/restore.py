@@ -136,8 +136,6 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     strip_task = meta["task"] == "strip"
     if with_spans and (strip_task or not c.faithful):
         raise ValueError("span offsets need faithful decoding with a model that adds tags (task 'restore')")
-    if with_spans and (strip_task or not faithful):
-        raise ValueError("span offsets need faithful decoding with a model that adds tags (task 'restore')")
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
