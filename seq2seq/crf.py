@@ -23,7 +23,7 @@ from .tags import Span, annotate, parse
 from .tokenizer import Piece, is_control, pieces
 
 __all__ = ["CrfConfig", "CrfTagger", "CrfFileError", "words", "bio_labels", "bio_spans", "word_features",
-           "sentence_features", "train_crf", "load_crf"]
+           "sentence_features", "sentence_examples", "train_crf", "load_crf"]
 
 MODEL_FILE, META_FILE = "crf.crfsuite", "crf.json"
 OUT = "O"
