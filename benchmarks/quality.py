@@ -276,7 +276,8 @@ def run_system(system: str, train: pd.DataFrame, test: pd.DataFrame, lang: str, 
     elif system == "crf":
         res = _train_crf(rows, test, lang, a, out / "models" / "crf")
     else:
-        csv = _write(rows, out / "data" / f"train_{system}.csv") if len(rows) < len(train) else out / "data" / "train.csv"
+        capped = len(rows) < len(train)
+        csv = _write(rows, out / "data" / f"train_{system}.csv") if capped else out / "data" / "train.csv"
         res = _train_arch(system, csv, test, lang, a, out / "models" / system)
         if system == default_arch() and "skipped" not in res: note = "; ".join(filter(None, ["default", note]))
     return {**res, "n_train": len(rows), "note": note}
@@ -335,7 +336,8 @@ def table(name: str, res: dict) -> str:
         cells += [f"{r['type_f1'][t]:.4f}" for t in types]
         cells += [f"{r['exact_match']:.4f}", f"{r['faithfulness']:.4f}", r["note"]]
         rows.append("| " + " | ".join(cells) + " |")
-    return f"**{name}** ({res['lang']}): {res['n_train']} training rows, {res['n_test']} test rows\n\n" + "\n".join(rows)
+    head = f"**{name}** ({res['lang']}): {res['n_train']} training rows, {res['n_test']} test rows"
+    return head + "\n\n" + "\n".join(rows)
 
 
 def _summary(a, corpora: dict) -> dict:
@@ -364,8 +366,9 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     for name in a.corpus: load_corpus(name, a)  # a missing corpus fails before any training
     corpora = {name: run_corpus(name, a, out / name) for name in a.corpus}
-    md = "# Restoration quality\n\n" + f"one run, {torch.get_num_threads()} thread(s), seed {a.seed}; " \
-         "strict micro span scores; decoding greedy, faithful\n\n" + "\n\n".join(table(n, c) for n, c in corpora.items())
+    head = (f"one run, {torch.get_num_threads()} thread(s), seed {a.seed}; strict micro span scores; "
+            "decoding greedy, faithful")
+    md = f"# Restoration quality\n\n{head}\n\n" + "\n\n".join(table(n, c) for n, c in corpora.items())
     (out / "quality.md").write_text(md + "\n", encoding="utf-8")
     full = {"args": {k: v for k, v in vars(a).items()}, "corpora": corpora}
     (out / "results.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str), encoding="utf-8")

@@ -178,7 +178,8 @@ def load_crf(folder) -> CrfTagger:
         raise CrfFileError(f"{folder}: unreadable CRF model ({e})") from e
 
 
-def sentence_examples(src_texts: Sequence[str], tgt_texts: Sequence[str], lang: str) -> Iterable[Tuple[List[str], List[str]]]:
+def sentence_examples(src_texts: Sequence[str], tgt_texts: Sequence[str],
+                      lang: str) -> Iterable[Tuple[List[str], List[str]]]:
     "(word strings, BIO labels) of each pair; the words come from the source text, the spans from the target."
     for s, t in zip(src_texts, tgt_texts):
         plain, sps = parse(t)
