@@ -142,6 +142,13 @@ def _apply(cfg, overrides: dict, system: str):
     return cfg
 
 
+def _check_overrides(a):
+    "Apply every --set to a default config of its system, so a bad one fails before any training."
+    from seq2seq.crf import CrfConfig
+    from seq2seq.training import TrainConfig
+    for system, ov in a.overrides.items(): _apply(CrfConfig() if system == "crf" else TrainConfig(), ov, system)
+
+
 def _sample(df: pd.DataFrame, n, seed: int) -> pd.DataFrame:
     "A seeded sample of `n` rows in their original order (all rows when `n` is None or too large)."
     if n is None or n >= len(df): return df.reset_index(drop=True)
@@ -365,6 +372,7 @@ def main(argv=None) -> dict:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in a.corpus: load_corpus(name, a)  # a missing corpus fails before any training
+    _check_overrides(a)                          # and so does a --set of a field that does not exist
     corpora = {name: run_corpus(name, a, out / name) for name in a.corpus}
     head = (f"one run, {torch.get_num_threads()} thread(s), seed {a.seed}; strict micro span scores; "
             "decoding greedy, faithful")

@@ -86,3 +86,10 @@ def test_arch_is_data():
         cfg = quality.arch_config(arch)
         assert cfg is None or getattr(cfg, "arch", arch) == arch
     assert quality.arch_config("seed") is not None and quality.default_arch() in quality.ARCHS
+
+
+def test_a_bad_set_fails_before_any_training(corpora, tmp_path):
+    with pytest.raises(quality.DataError, match="seed.nope: TrainConfig has no such field"):
+        quality.main(["--shared", str(corpora.parent), "--corpus", "presidio", "--systems", "crf,seed",
+                      "--set", "seed.nope=1", "--out", str(tmp_path / "q")])
+    assert not (tmp_path / "q" / "presidio").exists()
