@@ -1,6 +1,9 @@
 """The CRF baseline: BIO labels from spans and back, learning, faithful output, save/load."""
+import functools
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from seq2seq.crf import (CrfConfig, CrfFileError, bio_labels, bio_spans, load_crf, train_crf, words)
 from seq2seq.tags import Span, parse, spans, strip_tags
@@ -19,9 +22,15 @@ def _pairs() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["orig_text", "annotated_text"])
 
 
-@pytest.fixture(scope="module")
-def tagger():
+@functools.lru_cache(maxsize=None)
+def _tagger():
+    "One tiny tagger for the whole module (hypothesis runs many examples on it)."
     return train_crf(_pairs(), lang="en", cfg=CrfConfig(max_iterations=50))
+
+
+@pytest.fixture
+def tagger():
+    return _tagger()
 
 
 def test_bio_labels_from_spans():
@@ -57,6 +66,17 @@ def test_output_is_faithful_to_the_source(tagger):
     for t, out in zip(texts, tagger.annotate(texts)):
         assert strip_tags(out) == t
         spans(out)  # well-formed
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)), max_size=60)
+       | st.lists(st.sampled_from(["Dr.", "Smith", "age", "41", " ", "  ", "\n", ",", "-", "é"]), max_size=12)
+       .map("".join))
+def test_any_text_comes_back_unchanged(text):
+    "Whatever the text (whitespace runs, unicode, punctuation), the markers are the only change."
+    out = _tagger().annotate_one(text)
+    assert strip_tags(out) == text
+    spans(out)
 
 
 def test_save_load_round_trip(tagger, tmp_path):
