@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))  # run as a script from any folder
 
 from seq2seq.cli import run  # noqa: E402
 from seq2seq.data import DataError, read_pairs  # noqa: E402
+from seq2seq.errors import ConfigError  # noqa: E402
 
 __all__ = ["CORPORA", "load_corpus", "arch_config", "run_system", "score", "main"]
 
@@ -127,7 +127,7 @@ def _convert(val: str, current, where: str):
         if isinstance(current, float) or current is None: return float(val)
         return type(current)(val)
     except ValueError:
-        raise DataError(f"--set {where}={val}: not a valid {type(current).__name__}") from None
+        raise ConfigError("--set {}={}: not a valid " + type(current).__name__, where, val) from None
 
 
 def _apply(cfg, overrides: dict, system: str):
@@ -137,7 +137,7 @@ def _apply(cfg, overrides: dict, system: str):
         for name in rest[:-1]: obj = getattr(obj, name, None)
         last = rest[-1]
         if not is_dataclass(obj) or last not in {f.name for f in fields(obj)}:
-            raise DataError(f"--set {system}.{path}: {type(cfg).__name__} has no such field")
+            raise ConfigError("--set {}.{}: " + type(cfg).__name__ + " has no such field", system, path)
         setattr(obj, last, _convert(val, getattr(obj, last), f"{system}.{path}"))
     return cfg
 

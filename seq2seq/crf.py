@@ -18,7 +18,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import pycrfsuite
 
-from .errors import UserError
+from .errors import ModelFileError, UserError
 from .tags import Span, annotate, parse
 from .tokenizer import Piece, is_control, pieces
 
@@ -29,7 +29,7 @@ MODEL_FILE, META_FILE = "crf.crfsuite", "crf.json"
 OUT = "O"
 
 
-class CrfFileError(UserError):
+class CrfFileError(ModelFileError):
     "A CRF model folder that is missing or unreadable."
 
 

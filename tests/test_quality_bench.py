@@ -74,9 +74,9 @@ def test_set_names_a_real_field_with_the_right_type():
     from seq2seq.training import TrainConfig
     cfg = quality._apply(TrainConfig(), {"epochs": "3", "model.hidden": "64", "lr": "0.01"}, "seed")
     assert cfg.epochs == 3 and cfg.model.hidden == 64 and cfg.lr == 0.01
-    with pytest.raises(quality.DataError, match="no such field"):
+    with pytest.raises(quality.ConfigError, match="no such field"):
         quality._apply(TrainConfig(), {"model.nope": "1"}, "seed")
-    with pytest.raises(quality.DataError, match="not a valid int"):
+    with pytest.raises(quality.ConfigError, match="not a valid int"):
         quality._apply(CrfConfig(), {"max_iterations": "many"}, "crf")
 
 
@@ -89,7 +89,7 @@ def test_arch_is_data():
 
 
 def test_a_bad_set_fails_before_any_training(corpora, tmp_path):
-    with pytest.raises(quality.DataError, match="seed.nope: TrainConfig has no such field"):
+    with pytest.raises(quality.ConfigError, match="seed.nope: TrainConfig has no such field"):
         quality.main(["--shared", str(corpora.parent), "--corpus", "presidio", "--systems", "crf,seed",
                       "--set", "seed.nope=1", "--out", str(tmp_path / "q")])
     assert not (tmp_path / "q" / "presidio").exists()
