@@ -33,7 +33,7 @@ import resource
 import sys
 import time
 import warnings
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,15 +131,17 @@ def _convert(val: str, current, where: str):
 
 
 def _apply(cfg, overrides: dict, system: str):
-    "Set each 'field' or 'model.field' of `overrides` on the dataclass `cfg`; unknown fields are one clear error."
+    """A copy of the dataclass `cfg` with each 'field' or 'model.field' of `overrides` set, rebuilt with
+    `dataclasses.replace` so the config validates itself; an unknown field is one clear error."""
+    own, nested = {}, {}
     for path, val in overrides.items():
-        obj, *rest = cfg, *path.split(".")
-        for name in rest[:-1]: obj = getattr(obj, name, None)
-        last = rest[-1]
-        if not is_dataclass(obj) or last not in {f.name for f in fields(obj)}:
+        head, dot, rest = path.partition(".")
+        if head not in {f.name for f in fields(cfg)} or (dot and not is_dataclass(getattr(cfg, head))):
             raise ConfigError("--set {}.{}: " + type(cfg).__name__ + " has no such field", system, path)
-        setattr(obj, last, _convert(val, getattr(obj, last), f"{system}.{path}"))
-    return cfg
+        if dot: nested.setdefault(head, {})[rest] = val
+        else: own[head] = _convert(val, getattr(cfg, head), f"{system}.{path}")
+    for head, ov in nested.items(): own[head] = _apply(getattr(cfg, head), ov, f"{system}.{head}")
+    return replace(cfg, **own)
 
 
 def _check_overrides(a):

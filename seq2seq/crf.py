@@ -18,6 +18,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import pycrfsuite
 
+from .config import check, int_ge, option
 from .errors import ModelFileError, UserError
 from .tags import Span, annotate, parse
 from .tokenizer import Piece, is_control, pieces
@@ -35,13 +36,20 @@ class CrfFileError(ModelFileError):
 
 @dataclass
 class CrfConfig:
-    "Training settings of the CRF (L-BFGS with L1 `c1` and L2 `c2` penalties)."
-    c1: float = 0.1
-    c2: float = 0.01
-    max_iterations: int = 150
-    affix: int = 3            # prefixes and suffixes of 1..affix characters
-    window: int = 2           # neighbours on each side whose features are added
-    all_transitions: bool = True
+    "Training settings of the CRF (L-BFGS with L1 `c1` and L2 `c2` penalties); validated on creation."
+    c1: float = option(0.1, "CRF: L1 penalty (sparsity of the feature weights)")
+    c2: float = option(0.01, "CRF: L2 penalty")
+    max_iterations: int = option(150, "CRF: L-BFGS iterations")
+    affix: int = option(3, "CRF: prefixes and suffixes of 1..N characters are features")
+    window: int = option(2, "CRF: neighbours on each side whose features a word also gets")
+    all_transitions: bool = option(True, "CRF: learn weights for label transitions never seen in training")
+
+    def __post_init__(self):
+        check([(self.c1 >= 0, f"{{}} must be >= 0 (got {self.c1!r})", "c1"),
+               (self.c2 >= 0, f"{{}} must be >= 0 (got {self.c2!r})", "c2"),
+               (int_ge(self.max_iterations, 1), f"{{}} must be >= 1 (got {self.max_iterations!r})", "max_iterations"),
+               (int_ge(self.affix, 0), f"{{}} must be >= 0 (got {self.affix!r})", "affix"),
+               (int_ge(self.window, 0), f"{{}} must be >= 0 (got {self.window!r})", "window")])
 
 
 def words(text: str, lang: str) -> List[Piece]:

@@ -78,6 +78,10 @@ def test_set_names_a_real_field_with_the_right_type():
         quality._apply(TrainConfig(), {"model.nope": "1"}, "seed")
     with pytest.raises(quality.ConfigError, match="not a valid int"):
         quality._apply(CrfConfig(), {"max_iterations": "many"}, "crf")
+    with pytest.raises(quality.ConfigError, match="hidden must be >= 1"):  # the config validates itself
+        quality._apply(TrainConfig(), {"model.hidden": "0"}, "seed")
+    with pytest.raises(quality.ConfigError, match="max_iterations must be >= 1"):
+        quality._apply(CrfConfig(), {"max_iterations": "0"}, "crf")
 
 
 def test_arch_is_data():
