@@ -1,0 +1,145 @@
+"""Label models: turn the labelling functions' overlapping votes into one set of silver spans.
+
+Two aggregators from skweak (which works on spaCy `Doc`s with spans per source):
+
+- `vote`: token-level majority vote (`skweak.voting.SequentialMajorityVoter`);
+- `hmm`: skweak's hidden Markov model, fitted by EM without any gold label, which learns how
+  often each function is right for each label and weighs its votes accordingly.
+
+Each text is cut into tokens at word boundaries *and* at every start and end of every
+function's spans, so every vote lines up with whole tokens and the aggregated spans map back to
+exact character offsets of the text. The silver pairs are then written with `tags.annotate`
+from the source string, so `strip_tags(annotated_text) == orig_text` by construction.
+"""
+import contextlib
+import io
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import pandas as pd
+
+from .errors import UserError
+from .tags import Span, annotate, strip_tags
+from .weak import Votes
+
+__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "aggregate", "silver_pairs"]
+
+LABEL_MODELS = ("hmm", "vote")
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass
+class LabelModelConfig:
+    "How to aggregate: `method` (hmm or vote), EM iterations for the HMM, and which functions to use (None: all)."
+    method: str = "hmm"
+    n_iter: int = 4
+    sources: Optional[Sequence[str]] = None
+
+
+def token_cuts(text: str, spans: Sequence[Span]) -> List[tuple]:
+    """`(start, end)` of each token of `text`: word and punctuation pieces, cut again at every
+    span boundary in `spans` (so each span covers whole tokens)."""
+    cuts = {b for sp in spans for b in (sp.start, sp.end)}
+    res = []
+    for m in _WORD.finditer(text):
+        s, e = m.span()
+        inner = sorted(c for c in cuts if s < c < e)
+        for a, b in zip([s] + inner, inner + [e]): res.append((a, b))
+    return res
+
+
+def _trim(text: str, sp: Span) -> Span:
+    "`sp` without the whitespace at its ends (tokens never include whitespace)."
+    s, e = sp.start, sp.end
+    while s < e and text[s].isspace(): s += 1
+    while e > s and text[e - 1].isspace(): e -= 1
+    return Span(s, e, sp.type)
+
+
+def _doc(vocab, text: str, votes: dict):
+    "A spaCy Doc of `text`'s tokens with one span group per function; also the tokens' char offsets."
+    from spacy.tokens import Doc, Span as SpacySpan
+    toks = token_cuts(text, [_trim(text, sp) for spans in votes.values() for sp in spans])
+    doc = Doc(vocab, words=[text[s:e] for s, e in toks] or [" "])
+    starts = {s: i for i, (s, _) in enumerate(toks)}
+    ends = {e: i + 1 for i, (_, e) in enumerate(toks)}
+    for name, spans in votes.items():
+        spans = [_trim(text, sp) for sp in spans]  # a span of whitespace only has no token: no vote
+        doc.spans[name] = [SpacySpan(doc, starts[sp.start], ends[sp.end], label=sp.type) for sp in spans
+                           if sp.start in starts and sp.end in ends]
+    return doc, toks
+
+
+def _aggregator(cfg: LabelModelConfig, labels: List[str]):
+    "The skweak aggregator for `cfg.method`."
+    if cfg.method == "hmm":
+        from skweak.generative import HMM
+        return HMM("silver", labels)
+    if cfg.method == "vote":
+        from skweak.voting import SequentialMajorityVoter
+        return SequentialMajorityVoter("silver", labels)
+    raise UserError(f"--label-model {cfg.method!r}: choose one of {', '.join(LABEL_MODELS)}")
+
+
+def _confidence(probs: dict, n_tok: int, out: List[tuple]) -> float:
+    """The least probable token decision: for tokens in an output span, the posterior of the
+    label it got; elsewhere the posterior of no label (one minus the listed labels)."""
+    tag = {}
+    for s, e, lab in out:
+        for i in range(s, e): tag[i] = ("B-" if i == s else "I-") + lab
+    conf = 1.0
+    for i in range(n_tok):
+        p = probs.get(i, {})
+        conf = min(conf, float(p.get(tag[i], 0.0)) if i in tag else 1.0 - float(sum(p.values())))
+    return max(conf, 0.0)
+
+
+def aggregate(votes: Votes, cfg: LabelModelConfig = LabelModelConfig(), fit_on: Optional[Votes] = None,
+              log=print) -> tuple:
+    """Silver spans and a confidence per text: `(spans, confidence)`, two lists aligned with `votes.texts`.
+
+    The HMM is fitted (unsupervised) on `fit_on` (default: `votes` itself) and then applied to
+    `votes`. Texts where no function fired get no spans and confidence 1.
+    """
+    from spacy.vocab import Vocab
+    names = [n for n in votes.names if cfg.sources is None or n in cfg.sources]
+    labels = sorted({sp.type for n in names for rows in (votes.spans[n], *(() if fit_on is None else
+                     (fit_on.spans.get(n, ()),))) for spans in rows for sp in spans})
+    if not labels:
+        log("no labelling function fired on any text: every row gets no spans")
+        return [[] for _ in votes.texts], [1.0] * len(votes.texts)
+    agg, vocab = _aggregator(cfg, labels), Vocab()
+    if cfg.method == "hmm":
+        src = fit_on or votes
+        docs = [_doc(vocab, t, {n: src.spans[n][i] for n in names if n in src.spans})[0]
+                for i, t in enumerate(src.texts) if t]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # skweak prints each EM step
+            agg.fit(docs, n_iter=cfg.n_iter)
+    spans, confs = [], []
+    for i, t in enumerate(votes.texts):
+        if not t or not any(votes.spans[n][i] for n in names):
+            spans.append([]); confs.append(1.0)
+            continue
+        doc, toks = _doc(vocab, t, {n: votes.spans[n][i] for n in names})
+        doc = agg(doc)
+        out = [(sp.start, sp.end, sp.label_) for sp in doc.spans["silver"]]
+        spans.append(sorted(Span(toks[s][0], toks[e - 1][1], lab) for s, e, lab in out))
+        confs.append(_confidence(doc.spans["silver"].attrs["probs"], len(toks), out))
+    return spans, confs
+
+
+def silver_pairs(votes: Votes, spans: Sequence[List[Span]], confs: Sequence[float], log=print) -> pd.DataFrame:
+    """The pair table `orig_text, annotated_text, confidence` written from each source string with
+    `tags.annotate`, so each annotated text strips back to its source exactly. Empty texts are left
+    out, and so are texts containing `{{` or `}}` (counted in the log)."""
+    rows, marked = [], 0
+    for t, sp, c in zip(votes.texts, spans, confs):
+        if not t: continue
+        a = annotate(t, sp)
+        if strip_tags(a) != t or "{{" in t or "}}" in t:  # marker-like text would not strip back
+            marked += 1
+            continue
+        rows.append((t, a, round(c, 4)))
+    if marked: log(f"{marked} rows skipped: their text contains '{{{{' or '}}}}', which the pair format reserves for tags")
+    return pd.DataFrame(rows, columns=["orig_text", "annotated_text", "confidence"])
