@@ -26,9 +26,10 @@ __all__ = ["regex_lf", "builtin_lfs", "FAMILIES", "read_gazetteer", "gazetteer_l
 GAZETTEER_DIR = Path(__file__).resolve().parents[1] / "data" / "gazetteers"
 
 _U, _L = "A-ZÁÉÍÓÚÑÜ", "a-záéíóúñüç"
-_CAP = rf"[{_U}][{_L}{_U}'-]+"                             # a capitalised word
+_STOP = r"(?:Servicio|Unidad|Hospital|Centro|Departamento|Sección|Calle|Avda|Fecha|Tel|Teléfono|Fax|E-mail|Email|Correo|NºCol|Nº|Dra?|Doctora?)\b"
+_CAP = rf"(?!{_STOP})[{_U}](?:[^\W\d_]|['-])+"            # a capitalised word, not a field or department name
 _PART = r"(?:de|del|la|las|los|el|y|van|von|da|di|San|Santa)"  # particles inside names and places
-_NAME = rf"{_CAP}(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}){{0,4}}"    # up to five capitalised words
+_NAME = rf"(?:Mª[ \t]*)?{_CAP}(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}){{0,4}}"  # up to five capitalised words
 _ID = r"[A-Z]{0,3}\d[\dA-Z]*(?:[ /-]\d[\dA-Z]*)*"          # digits, maybe letters, single separators
 _MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|"
            "january|february|march|april|may|june|july|august|september|october|november|december")
@@ -69,11 +70,12 @@ _REGEX = [
     ("zip_before_city", rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}\b(?=[ \t]+[{_U}])", "LOCATION:ZIP", 0),
     ("zip_us", r"(?<=\b[A-Z]{2} )\d{5}(?:-\d{4})?\b", "LOCATION:ZIP", 0),
     ("id_mixed", r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{5,}\b|\b\d{8}-?[A-Z]\b", "ID:IDNUM", 0),
-    ("id_long_number", r"(?<![\d/.,-])\d{7,}(?![\d/.,-])", "ID:IDNUM", 0),
+    ("id_long_number", r"(?<![\d/.,-])(?<!\d )\d{7,}(?![\d/.,-])(?! \d)", "ID:IDNUM", 0),
     ("age_years", r"\b\d{1,3}[ \t]+años\b|\b\d{1,3}(?=[- ]years?[- ]old\b)", "AGE", 0),
-    ("street_es", rf"\b(?:C/|Calle|Avda\.|Avenida|Av\.|Plaza|Pza\.|Paseo|Camino|Carretera|Ctra\.|Ronda|Travesía|Rambla)"
-                  rf"[ \t]*(?:{_PART}[ \t]+)*{_CAP}(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP})*(?:,?[ \t]*(?:nº[ \t]*)?\d+[A-Za-z]?\b)?"
-                  r"(?:,[ \t]*\d+º?[ \t]*[A-Za-z]?\b)?", "LOCATION:STREET", 0),
+    ("street_es", rf"(?:C/|\b(?:Calle|Avda\.|Avenida|Av\.|Plaza|Pza\.|Paseo|Camino|Carretera|Ctra\.|Ronda|Travesía|Rambla))"
+                  rf"[ \t]*(?:{_PART}[ \t]+)*{_CAP}\.?(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}\.?)*"
+                  r"(?:,?[ \t]*(?:nº[ \t]*)?(?:\d+(?:-\d+)?[A-Za-z]?\b|s/n))?(?:,?[ \t]*\d+º?(?:[ \t]*,?[ \t]*[A-Z]\b)?){0,3}",
+     "LOCATION:STREET", 0),
     ("street_en", rf"\b\d{{1,5}}[ \t]+{_CAP}(?:[ \t]+{_CAP})*[ \t]+(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Lane|Boulevard"
                   r"|Blvd\.?|Way|Court)(?!\w)", "LOCATION:STREET", 0),
 ]
@@ -81,7 +83,8 @@ _REGEX = [
 _FIELD = r"(?m)^[ \t]*"  # a header field at the start of a line
 _CONTEXT = [
     ("doctor_title", rf"\b(?:Dr|Dra|Drs)\.?[ \t]+(?P<x>{_NAME})|\b(?:Doctora?)[ \t]+(?P<y>{_NAME})", "NAME:DOCTOR"),
-    ("doctor_field", rf"(?:Médico|Remitido por|Responsable clínico|Firmado por|Attending|Physician)[ \t]*:[ \t]*(?P<x>{_NAME})",
+    ("doctor_field", rf"(?:Médico|Remitido por|Responsable clínico|Firmado por|Attending|Physician)[ \t]*:[ \t]*"
+                     rf"(?:(?:Dr|Dra)\.?[ \t]+)?(?P<x>{_NAME})",
      "NAME:DOCTOR"),
     ("patient_field", rf"{_FIELD}(?:Nombre|Apellidos|Paciente|Patient|Name)[ \t]*:[ \t]*(?P<x>{_NAME})", "NAME:PATIENT"),
     ("patient_title", rf"\b(?:Mr|Mrs|Ms|Sr|Sra)\.[ \t]+(?P<x>{_NAME})", "NAME:PATIENT"),

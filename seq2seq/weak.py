@@ -29,7 +29,7 @@ from .errors import UserError
 from .tags import Span, TagError, open_marker, parse
 
 __all__ = ["LabellingFunction", "labelling_function", "LFError", "load_lf_file", "Votes", "apply_lfs",
-           "lf_report", "family_spans", "family_scores", "span_prf", "check_spans"]
+           "lf_report", "family_spans", "family_scores", "span_prf", "check_spans", "gold_spans"]
 
 
 class LFError(UserError):
@@ -154,7 +154,7 @@ def apply_lfs(texts: Iterable[str], lfs: Sequence[LabellingFunction], log=print,
     return votes
 
 
-def _gold_spans(refs: Sequence[str]) -> List[set]:
+def gold_spans(refs: Sequence[str]) -> List[set]:
     "Gold spans per row from annotated references (TagError names the row)."
     res = []
     for i, r in enumerate(refs, 1):
@@ -186,7 +186,7 @@ def lf_report(votes: Votes, refs: Optional[Sequence[str]] = None) -> pd.DataFram
     offsets); `errors` (rows where it raised). With `refs` (annotated gold texts, aligned with
     the votes' texts): strict `precision`, `recall` and `f1` of its spans."""
     n_rows = max(sum(bool(t) for t in votes.texts), 1)
-    gold = _gold_spans(refs) if refs is not None else None
+    gold = gold_spans(refs) if refs is not None else None
     rows = []
     for name in votes.names:
         mine = votes.spans[name]
@@ -222,6 +222,6 @@ def family_spans(votes: Votes, family: str) -> List[List[Span]]:
 
 def family_scores(votes: Votes, refs: Sequence[str]) -> pd.DataFrame:
     "Strict micro P/R/F1 of each family's combined spans (see `family_spans`) against annotated `refs`."
-    gold = _gold_spans(refs)
+    gold = gold_spans(refs)
     fams = list(dict.fromkeys(votes.families[n] for n in votes.names))
     return pd.DataFrame([{"family": f, **span_prf(family_spans(votes, f), gold)} for f in fams]).set_index("family")
