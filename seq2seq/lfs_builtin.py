@@ -32,7 +32,8 @@ _PART = r"(?:de|del|la|las|los|el|y|van|von|da|di|San|Santa)"  # particles insid
 _NAME = rf"(?:Mª[ \t]*)?{_CAP}(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}){{0,4}}"  # up to five capitalised words
 _ID = r"[A-Z]{0,3}\d[\dA-Z]*(?:[ /-]\d[\dA-Z]*)*"          # digits, maybe letters, single separators
 _MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|"
-           "january|february|march|april|may|june|july|august|september|october|november|december")
+           "january|february|march|april|may|june|july|august|september|october|november|december|"
+           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _AGE = r"\d{1,3}(?:[ \t]*(?:años|meses|días|semanas))?"
 
 
@@ -48,11 +49,13 @@ def regex_lf(name: str, pattern: str, type: str, family: str = "regex", flags: i
     return LabellingFunction(name, fn, family)
 
 
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:[6-9]\d{2}[ .-]?\d{3}[ .-]?\d{3}|[6-9]\d{2}(?:[ .-]\d{2}){3}"
+                    r"|\(\d{3}\)[ ]?\d{3}-\d{4}|\d{3}([.-])\d{3}\1\d{4})(?!\w|[.-]\d)")
+
+
 def _phone_or_fax(text):
     "Phone numbers (Spanish 9 digits, international, US); CONTACT:FAX when 'fax' is written just before."
-    rx = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:[6-9]\d{2}[ .-]?\d{3}[ .-]?\d{3}|[6-9]\d{2}(?:[ .-]\d{2}){3}"
-                    r"|\(\d{3}\)[ ]?\d{3}-\d{4}|\d{3}-\d{3}-\d{4})(?!\w)")
-    for m in rx.finditer(text):
+    for m in _PHONE.finditer(text):
         cue = text[max(0, m.start() - 20):m.start()].lower()
         yield m.start(), m.end(), "CONTACT:FAX" if "fax" in cue else "CONTACT:PHONE"
 
@@ -60,7 +63,7 @@ def _phone_or_fax(text):
 _REGEX = [
     ("date_numeric", r"(?<![\d/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2})(?![\d/-])", "DATE", 0),
     ("date_words", rf"\b(?:\d{{1,2}}\s+de\s+(?:{_MONTHS})(?:\s+(?:de|del)\s+\d{{4}})?|(?:{_MONTHS})\s+(?:de|del)\s+\d{{4}}"
-                   rf"|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}})\b",
+                   rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}})\b",
      "DATE", re.I),
     ("year_after_cue", r"\b(?:en|desde|hasta|año|in|since|until)\s+(?P<x>(?:19|20)\d{2})\b", "DATE", 0),
     ("time", r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*(?:h|am|pm|a\.m\.|p\.m\.)(?!\w))?", "DATE", 0),
@@ -70,7 +73,7 @@ _REGEX = [
     ("zip_before_city", rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}\b(?=[ \t]+[{_U}])", "LOCATION:ZIP", 0),
     ("zip_us", r"(?<=\b[A-Z]{2} )\d{5}(?:-\d{4})?\b", "LOCATION:ZIP", 0),
     ("id_mixed", r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{5,}\b|\b\d{8}-?[A-Z]\b", "ID:IDNUM", 0),
-    ("id_long_number", r"(?<![\d/.,-])(?<!\d )\d{7,}(?![\d/.,-])(?! \d)", "ID:IDNUM", 0),
+    ("id_long_number", r"(?<![\d/.,-])(?<!\d )\d{7,}(?![\d/,-]|\.\d)(?! \d)", "ID:IDNUM", 0),
     ("age_years", r"\b\d{1,3}[ \t]+años\b|\b\d{1,3}(?=[- ]years?[- ]old\b)", "AGE", 0),
     ("street_es", rf"(?:C/|\b(?:Calle|Avda\.|Avenida|Av\.|Plaza|Pza\.|Paseo|Camino|Carretera|Ctra\.|Ronda|Travesía|Rambla))"
                   rf"[ \t]*(?:{_PART}[ \t]+)*{_CAP}\.?(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}\.?)*"
@@ -208,8 +211,10 @@ def model_lf(path, name: str = "model", decoder: str = "greedy", bs: int = 64, *
     learn = load_seq2seq(path, device="cpu")
 
     def fn(texts):
-        res = []
-        for s in range(0, len(texts), bs):
-            res += [parse(o)[1] if t else [] for t, o in zip(texts[s:s + bs], learn.restore(texts[s:s + bs], decoder=decoder, **decode))]
+        todo = [i for i, t in enumerate(texts) if t]  # empty texts get no spans and are not decoded
+        res = [[] for _ in texts]
+        for s in range(0, len(todo), bs):
+            idx = todo[s:s + bs]
+            for i, o in zip(idx, learn.restore([texts[i] for i in idx], decoder=decoder, **decode)): res[i] = parse(o)[1]
         return res
     return LabellingFunction(name, fn, "model", batched=True)
