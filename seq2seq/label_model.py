@@ -23,7 +23,8 @@ from .errors import UserError
 from .tags import Span, annotate, strip_tags
 from .weak import Votes
 
-__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "aggregate", "silver_pairs"]
+__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "split_labels", "resolve_underspecified", "FittedLabelModel", "fit_label_model",
+           "aggregate", "silver_pairs"]
 
 LABEL_MODELS = ("hmm", "vote")
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -71,8 +72,38 @@ def _doc(vocab, text: str, votes: dict):
     return doc, toks
 
 
-def _aggregator(cfg: LabelModelConfig, labels: List[str]):
-    "The skweak aggregator for `cfg.method`."
+def split_labels(types) -> tuple:
+    """`(labels, groups)`: a type without a subtype, such as `ID`, is *underspecified* when
+    subtypes of it (`ID:MEDICALRECORD`, ...) are among `types`; `groups` maps it to them."""
+    types = sorted(set(types))
+    groups = {t: {u for u in types if u.startswith(t + ":")} for t in types if ":" not in t}
+    return types, {t: subs for t, subs in groups.items() if subs}
+
+
+def resolve_underspecified(votes: Votes) -> Votes:
+    """`votes` where a span of an underspecified type (`ID`) that overlaps other functions' spans
+    of exactly one of its subtypes (`ID:MEDICALRECORD`) takes that subtype: the generic function
+    then agrees with the specific one instead of competing with it. Elsewhere it stays as it is."""
+    _, groups = split_labels(sp.type for rows in votes.spans.values() for spans in rows for sp in spans)
+    if not groups: return votes
+    res = {}
+    for name, rows in votes.spans.items():
+        res[name] = []
+        for i, spans in enumerate(rows):
+            out = []
+            for sp in spans:
+                if sp.type in groups:
+                    subs = {o.type for other, orows in votes.spans.items() if other != name for o in orows[i]
+                            if o.type in groups[sp.type] and o.start < sp.end and sp.start < o.end}
+                    if len(subs) == 1: sp = Span(sp.start, sp.end, subs.pop())
+                out.append(sp)
+            res[name].append(out)
+    return Votes(votes.texts, res, votes.errors, votes.families)
+
+
+def _aggregator(cfg: LabelModelConfig, types):
+    "The skweak aggregator for `cfg.method` over the labels `types`."
+    labels = sorted(set(types))
     if cfg.method == "hmm":
         from skweak.generative import HMM
         return HMM("silver", labels)
@@ -80,6 +111,29 @@ def _aggregator(cfg: LabelModelConfig, labels: List[str]):
         from skweak.voting import SequentialMajorityVoter
         return SequentialMajorityVoter("silver", labels)
     raise UserError(f"--label-model {cfg.method!r}: choose one of {', '.join(LABEL_MODELS)}")
+
+
+@dataclass
+class FittedLabelModel:
+    "A skweak aggregator ready to apply, and the functions it reads."
+    agg: object
+    names: List[str]
+
+
+def fit_label_model(votes: Votes, cfg: LabelModelConfig = LabelModelConfig()) -> Optional[FittedLabelModel]:
+    """The aggregator of `cfg.method`; the HMM is fitted by EM on `votes` (no gold). None when no
+    function fired on any text."""
+    from spacy.vocab import Vocab
+    votes = resolve_underspecified(votes)
+    names = [n for n in votes.names if cfg.sources is None or n in cfg.sources]
+    types = {sp.type for n in names for spans in votes.spans[n] for sp in spans}
+    if not types: return None
+    agg, vocab = _aggregator(cfg, types), Vocab()
+    if cfg.method == "hmm":
+        docs = [_doc(vocab, t, {n: votes.spans[n][i] for n in names})[0] for i, t in enumerate(votes.texts) if t]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # skweak prints each EM step
+            agg.fit(docs, n_iter=cfg.n_iter)
+    return FittedLabelModel(agg, names)
 
 
 def _confidence(probs: dict, n_tok: int, out: List[tuple]) -> float:
@@ -96,33 +150,26 @@ def _confidence(probs: dict, n_tok: int, out: List[tuple]) -> float:
 
 
 def aggregate(votes: Votes, cfg: LabelModelConfig = LabelModelConfig(), fit_on: Optional[Votes] = None,
-              log=print) -> tuple:
+              model: Optional[FittedLabelModel] = None, log=print) -> tuple:
     """Silver spans and a confidence per text: `(spans, confidence)`, two lists aligned with `votes.texts`.
 
-    The HMM is fitted (unsupervised) on `fit_on` (default: `votes` itself) and then applied to
-    `votes`. Texts where no function fired get no spans and confidence 1.
+    Uses `model` when given, else fits one (`fit_label_model`) on `fit_on` (default: `votes`
+    itself). Texts where no function fired get no spans and confidence 1.
     """
     from spacy.vocab import Vocab
-    names = [n for n in votes.names if cfg.sources is None or n in cfg.sources]
-    labels = sorted({sp.type for n in names for rows in (votes.spans[n], *(() if fit_on is None else
-                     (fit_on.spans.get(n, ()),))) for spans in rows for sp in spans})
-    if not labels:
+    model = model or fit_label_model(fit_on or votes, cfg)
+    votes = resolve_underspecified(votes)
+    if model is None:
         log("no labelling function fired on any text: every row gets no spans")
         return [[] for _ in votes.texts], [1.0] * len(votes.texts)
-    agg, vocab = _aggregator(cfg, labels), Vocab()
-    if cfg.method == "hmm":
-        src = fit_on or votes
-        docs = [_doc(vocab, t, {n: src.spans[n][i] for n in names if n in src.spans})[0]
-                for i, t in enumerate(src.texts) if t]
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # skweak prints each EM step
-            agg.fit(docs, n_iter=cfg.n_iter)
+    vocab, names = Vocab(), [n for n in model.names if n in votes.spans]
     spans, confs = [], []
     for i, t in enumerate(votes.texts):
         if not t or not any(votes.spans[n][i] for n in names):
             spans.append([]); confs.append(1.0)
             continue
         doc, toks = _doc(vocab, t, {n: votes.spans[n][i] for n in names})
-        doc = agg(doc)
+        doc = model.agg(doc)
         out = [(sp.start, sp.end, sp.label_) for sp in doc.spans["silver"]]
         spans.append(sorted(Span(toks[s][0], toks[e - 1][1], lab) for s, e, lab in out))
         confs.append(_confidence(doc.spans["silver"].attrs["probs"], len(toks), out))

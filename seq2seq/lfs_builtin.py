@@ -4,7 +4,9 @@ Families: `regex` (the shape of the value alone: dates, times, phones, e-mails, 
 postal codes, ID-like tokens, ages, street names), `context` (a cue word before the value: "Dr.",
 "Nombre:", "NHC:", "varón de 64 años", ...), `gazetteer` (exact matches of entries read from plain
 files) and `model` (a trained seq2seq model's spans). Types are i2b2-2014 style (NAME:PATIENT,
-DATE, LOCATION:CITY, ID:MEDICALRECORD, CONTACT:PHONE, AGE, ...).
+DATE, LOCATION:CITY, ID:MEDICALRECORD, CONTACT:PHONE, AGE, ...). The generic ID functions, which
+see an identifier but not its kind, emit plain `ID`; the label model reads it as a vote for any
+`ID:*` subtype (see `label_model.split_labels`), so a cue-based function settles the subtype.
 
 Written from general knowledge of Spanish clinical reports and of MEDDOCAN's training split;
 never tuned on a development set.
@@ -72,8 +74,8 @@ _REGEX = [
     ("ip_address", r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", "CONTACT:IPADDR", 0),
     ("zip_before_city", rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}\b(?=[ \t]+[{_U}])", "LOCATION:ZIP", 0),
     ("zip_us", r"(?<=\b[A-Z]{2} )\d{5}(?:-\d{4})?\b", "LOCATION:ZIP", 0),
-    ("id_mixed", r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{5,}\b|\b\d{8}-?[A-Z]\b", "ID:IDNUM", 0),
-    ("id_long_number", r"(?<![\d/.,-])(?<!\d )\d{7,}(?![\d/,-]|\.\d)(?! \d)", "ID:IDNUM", 0),
+    ("id_mixed", r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{5,}\b|\b\d{8}-?[A-Z]\b", "ID", 0),
+    ("id_long_number", r"(?<![\d/.,-])(?<!\d )\d{7,}(?![\d/,-]|\.\d)(?! \d)", "ID", 0),
     ("age_years", r"\b\d{1,3}[ \t]+años\b|\b\d{1,3}(?=[- ]years?[- ]old\b)", "AGE", 0),
     ("street_es", rf"(?:C/|\b(?:Calle|Avda\.|Avenida|Av\.|Plaza|Pza\.|Paseo|Camino|Carretera|Ctra\.|Ronda|Travesía|Rambla))"
                   rf"[ \t]*(?:{_PART}[ \t]+)*{_CAP}\.?(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}\.?)*"

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import ROOT
 from seq2seq.data import read_pairs
-from seq2seq.label_model import LabelModelConfig, aggregate, silver_pairs, token_cuts
+from seq2seq.label_model import (LabelModelConfig, aggregate, fit_label_model, resolve_underspecified,
+                                 silver_pairs, split_labels, token_cuts)
 from seq2seq.lfs_builtin import (builtin_lfs, gazetteer_lf, gazetteers_from_csv, model_lf, read_gazetteer,
                                  regex_lf)
 from seq2seq.tags import Span, annotate, parse, strip_tags
@@ -32,7 +33,7 @@ CASES = [
     ("zip_before_city", "31008 Pamplona.", [("31008", "LOCATION:ZIP")]),
     ("zip_us", "Boston, MA 02114.", [("02114", "LOCATION:ZIP")]),
     ("zip_field", "CP: 28046.", [("28046", "LOCATION:ZIP")]),
-    ("id_mixed", "Sample AB12345C and DNI 12345678Z.", [("AB12345C", "ID:IDNUM"), ("12345678Z", "ID:IDNUM")]),
+    ("id_mixed", "Sample AB12345C and DNI 12345678Z.", [("AB12345C", "ID"), ("12345678Z", "ID")]),
     ("age_years", "Varón de 64 años; a 72-year-old man.", [("64 años", "AGE"), ("72", "AGE")]),
     ("age_context", "Mujer de 43 años con fiebre. Edad: 22. A man aged 70.",
      [("43 años", "AGE"), ("22", "AGE"), ("70", "AGE")]),
@@ -50,7 +51,7 @@ CASES = [
     ("medical_record", "NHC: 3271693.", [("3271693", "ID:MEDICALRECORD")]),
     ("health_plan", "NASS: 78 26957605 67.", [("78 26957605 67", "ID:HEALTHPLAN")]),
     ("id_field", "Episodio: 143545664.", [("143545664", "ID:IDNUM")]),
-    ("id_long_number", "Episodio: 143545664 y NASS: 78 26957605 67.", [("143545664", "ID:IDNUM")]),
+    ("id_long_number", "Episodio: 143545664 y NASS: 78 26957605 67.", [("143545664", "ID")]),
     ("hospital", "Servicio de Pediatría Complejo Hospitalario de Navarra 31008.",
      [("Complejo Hospitalario de Navarra", "LOCATION:HOSPITAL")]),
     ("gaz_es_cities", "Nació en Málaga y vive en Las Palmas de Gran Canaria.",
@@ -135,6 +136,35 @@ def test_empty_text_is_not_passed_to_functions():
 def test_duplicate_names_are_refused():
     lf = LabellingFunction("x", lambda t: [])
     with pytest.raises(LFError, match="repeated: x"): apply_lfs(["a"], [lf, lf])
+
+
+def test_underspecified_types():
+    assert split_labels(["ID", "ID:NHC", "ID:NASS", "DATE"]) == (["DATE", "ID", "ID:NASS", "ID:NHC"],
+                                                               {"ID": {"ID:NHC", "ID:NASS"}})
+    assert split_labels(["ID", "DATE"]) == (["DATE", "ID"], {})  # no subtype: ID is an ordinary label
+
+
+def test_generic_vote_defers_to_the_specific_one():
+    "A generic ID span takes the subtype of a specific function's overlapping span, so they agree."
+    texts = [f"NHC: {1000000 + i}. Ref 123456{i % 10}." for i in range(60)]
+    spec = LabellingFunction("nhc", lambda t: [(5, 12, "ID:NHC")])
+    generic = LabellingFunction("digits", lambda t: [(5, 12, "ID"), (18, 25, "ID")])
+    other = LabellingFunction("nass", lambda t: [(18, 25, "ID:NASS")] if t.endswith("7.") else [])
+    votes = apply_lfs(texts, [spec, generic, other], log=lambda m: None)
+    fixed = resolve_underspecified(votes)
+    assert fixed.spans["digits"][7] == [Span(5, 12, "ID:NHC"), Span(18, 25, "ID:NASS")]
+    assert fixed.spans["digits"][0] == [Span(5, 12, "ID:NHC"), Span(18, 25, "ID")]
+    for method in ("vote", "hmm"):
+        spans, _ = aggregate(votes, LabelModelConfig(method), log=lambda m: None)
+        assert all(Span(5, 12, "ID:NHC") in s for s in spans), method
+
+
+def test_label_model_fitted_once_applies_elsewhere():
+    texts, truth, lfs = _outvote_case(200)
+    model = fit_label_model(apply_lfs(texts[:150], lfs, log=lambda m: None), LabelModelConfig("hmm"))
+    spans, _ = aggregate(apply_lfs(texts[150:], lfs, log=lambda m: None), model=model, log=lambda m: None)
+    assert spans == truth[150:]
+    assert fit_label_model(apply_lfs(["a"], [LabellingFunction("none", lambda t: [])]), LabelModelConfig()) is None
 
 
 def test_token_cuts_follow_span_boundaries():
@@ -226,7 +256,7 @@ def test_family_scores_and_report_with_gold():
     votes = apply_lfs(texts, builtin_lfs(["regex", "context"]), log=lambda m: None)
     fam = family_scores(votes, refs)
     assert fam.loc["context", "f1"] == 1.0
-    assert fam.loc["regex", "precision"] == 0.5 and fam.loc["regex", "recall"] == 0.5  # 3271693 as ID:IDNUM: wrong type
+    assert fam.loc["regex", "precision"] == 0.5 and fam.loc["regex", "recall"] == 0.5  # 3271693 as ID: no subtype, wrong
     rep = lf_report(votes, refs)
     assert rep.loc["medical_record", "recall"] == 0.5 and rep.loc["id_long_number", "precision"] == 0.0
     assert rep.loc["id_long_number", "conflicts"] == 1.0 and rep.loc["age_years", "overlaps"] == 1.0
