@@ -323,3 +323,23 @@ def test_meddocan_train_sample_quality(corpora):
     from seq2seq.weak import gold_spans, span_prf
     res = span_prf(spans, gold_spans(df.annotated_text.tolist()))
     assert res["precision"] > 0.8 and res["recall"] > 0.7
+
+
+def test_benchmark_on_a_tiny_corpus(tmp_path, capsys):
+    "benchmarks/weak.py end to end on a made-up MEDDOCAN folder: the label rows, then its JSON line."
+    from benchmarks import weak as bench
+    rows = ["NHC: {{ID:MEDICALRECORD}}3271693{{/ID:MEDICALRECORD}}.", "Edad: {{AGE}}35 años{{/AGE}} Sexo: H.",
+            "Nombre: {{NAME:PATIENT}}Lidia{{/NAME:PATIENT}}.", "Sin datos personales.",
+            "{{LOCATION:ZIP}}29009{{/LOCATION:ZIP}} {{LOCATION:CITY}}Málaga{{/LOCATION:CITY}}."] * 8
+    folder = tmp_path / "corpora" / "meddocan"
+    folder.mkdir(parents=True)
+    for name in ("train.csv", "dev.csv"):
+        pd.DataFrame({"orig_text": [strip_tags(r) for r in rows], "annotated_text": rows}).to_csv(folder / name, index=False)
+    res = bench.main(["--shared", str(tmp_path), "--out", str(tmp_path / "out")])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["f1"]["(2) majority vote"] == res["rows"]["(2) majority vote"]["f1"] > 0.9
+    assert {"(1) family: regex", "(1) family: context", "(3) HMM label model"} <= set(last["f1"])
+    silver = read_pairs(tmp_path / "out" / "silver_train.csv", verbose=False)
+    assert len(silver) == len(rows) and (tmp_path / "out" / "weak.md").is_file()
+    with pytest.raises(ValueError, match="MEDDOCAN not found"):
+        bench.main(["--shared", str(tmp_path / "none"), "--out", str(tmp_path / "o2")])
