@@ -8,7 +8,9 @@ Two aggregators from skweak (which works on spaCy `Doc`s with spans per source):
 
 Each text is cut into tokens at word boundaries *and* at every start and end of every
 function's spans, so every vote lines up with whole tokens and the aggregated spans map back to
-exact character offsets of the text. The silver pairs are then written with `tags.annotate`
+exact character offsets of the text. A generic type such as `ID` next to specific ones
+(`ID:MEDICALRECORD`) takes the subtype of an overlapping specific vote (`resolve_underspecified`).
+The silver pairs are then written with `tags.annotate`
 from the source string, so `strip_tags(annotated_text) == orig_text` by construction.
 """
 import contextlib
@@ -23,8 +25,8 @@ from .errors import UserError
 from .tags import Span, annotate, strip_tags
 from .weak import Votes
 
-__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "split_labels", "resolve_underspecified", "FittedLabelModel", "fit_label_model",
-           "aggregate", "silver_pairs"]
+__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "split_labels", "resolve_underspecified",
+           "FittedLabelModel", "fit_label_model", "aggregate", "silver_pairs"]
 
 LABEL_MODELS = ("hmm", "vote")
 _WORD = re.compile(r"\w+|[^\w\s]")

@@ -28,7 +28,8 @@ __all__ = ["regex_lf", "builtin_lfs", "FAMILIES", "read_gazetteer", "gazetteer_l
 GAZETTEER_DIR = Path(__file__).resolve().parents[1] / "data" / "gazetteers"
 
 _U, _L = "A-ZÁÉÍÓÚÑÜ", "a-záéíóúñüç"
-_STOP = r"(?:Servicio|Unidad|Hospital|Centro|Departamento|Sección|Calle|Avda|Fecha|Tel|Teléfono|Fax|E-mail|Email|Correo|NºCol|Nº|Dra?|Doctora?)\b"
+_STOP = (r"(?:Servicio|Unidad|Hospital|Centro|Departamento|Sección|Calle|Avda|Fecha|Tel|Teléfono|Fax|E-mail|Email"
+         r"|Correo|NºCol|Nº|Dra?|Doctora?)\b")  # words that end a name: the next field or department
 _CAP = rf"(?!{_STOP})[{_U}](?:[^\W\d_]|['-])+"            # a capitalised word, not a field or department name
 _PART = r"(?:de|del|la|las|los|el|y|van|von|da|di|San|Santa)"  # particles inside names and places
 _NAME = rf"(?:Mª[ \t]*)?{_CAP}(?:[ \t]+(?:{_PART}[ \t]+)*{_CAP}){{0,4}}"  # up to five capitalised words
