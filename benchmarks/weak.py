@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))  # run as a script from any folder
+from seq2seq.cli import run
+from seq2seq.errors import DataError
 
-from seq2seq.cli import run  # noqa: E402
-from seq2seq.data import DataError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["main"]
 

@@ -21,6 +21,7 @@ from typing import List, Optional, Sequence
 
 import pandas as pd
 
+from .config import check, int_ge, option
 from .errors import UserError
 from .tags import Span, annotate, strip_tags
 from .weak import Votes
@@ -34,10 +35,16 @@ _WORD = re.compile(r"\w+|[^\w\s]")
 
 @dataclass
 class LabelModelConfig:
-    "How to aggregate: `method` (hmm or vote), EM iterations for the HMM, and which functions to use (None: all)."
-    method: str = "hmm"
-    n_iter: int = 4
-    sources: Optional[Sequence[str]] = None
+    "How to aggregate the votes: the method, EM iterations for the HMM, which functions to use."
+    method: str = option("hmm", "hmm: skweak's HMM learns each function's accuracy without gold; vote: token-level "
+                                "majority vote", choices=LABEL_MODELS, flag="--label-model")
+    n_iter: int = option(4, "EM iterations of the HMM")
+    sources: Optional[Sequence[str]] = option(None, "names of the functions to aggregate (None: all)", cli=False)
+
+    def __post_init__(self):
+        check([(self.method in LABEL_MODELS, f"{{}} must be one of {', '.join(LABEL_MODELS)} (got {self.method!r})",
+                "method"),
+               (int_ge(self.n_iter, 1), f"{{}} must be >= 1 (got {self.n_iter!r})", "n_iter")])
 
 
 def token_cuts(text: str, spans: Sequence[Span]) -> List[tuple]:

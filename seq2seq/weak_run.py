@@ -1,11 +1,12 @@
 """The job behind scripts/weak_label.py: plain texts -> labelling functions -> label model -> silver pair CSV."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
 import pandas as pd
 
-from .data import DataError
+from .config import check, int_ge, option
+from .errors import DataError
 from .label_model import LabelModelConfig, aggregate, silver_pairs
 from .lfs_builtin import FAMILIES, GAZETTEER_DIR, builtin_lfs, gazetteer_lf, model_lf, read_gazetteer
 from .utils import atomic_write
@@ -16,25 +17,38 @@ __all__ = ["WeakConfig", "collect_lfs", "read_texts", "weak_label"]
 
 @dataclass
 class WeakConfig:
-    "One weak-labelling run; scripts/weak_label.py fills it from the command line."
-    csv: str = ""
-    out: str = ""
-    text_col: str = "orig_text"
-    lf_files: List[str] = field(default_factory=list)
-    builtin: List[str] = field(default_factory=lambda: list(FAMILIES))
-    gazetteers: List[str] = field(default_factory=list)   # FILE (with a '# type:' line) or TYPE=FILE
-    gazetteer_dir: Optional[str] = str(GAZETTEER_DIR)     # the built-in lists (gazetteer family)
-    model: Optional[str] = None                           # an export.pkl used as one more function
-    label_model: LabelModelConfig = field(default_factory=LabelModelConfig)
-    ref: Optional[str] = None                             # gold column of --csv: adds precision/recall
-    min_confidence: float = 0.0
-    limit: Optional[int] = None
+    "One weak-labelling run; seq2seq-weak-label's options are its fields (and its label model's)."
+    csv: str = option("", "input CSV (UTF-8, with a header)")
+    out: str = option("", "silver pair CSV to write (and OUT.report.csv)")
+    text_col: str = option("orig_text", "column of plain text to label")
+    builtin: str = option(",".join(FAMILIES), "built-in families to use, comma-separated "
+                                              f"({', '.join(FAMILIES)}), or 'none'")
+    model: Optional[str] = option(None, "export.pkl of a trained model, used as one more labelling function")
+    label_model: LabelModelConfig = option(help="label model", default_factory=LabelModelConfig)
+    ref: Optional[str] = option(None, "gold annotated column of --csv: adds each function's precision/recall "
+                                      "to the report")
+    min_confidence: float = option(0.0, "leave out rows whose confidence is lower")
+    limit: Optional[int] = option(None, "read only the first N rows")
+    lf_files: List[str] = option(help="Python files of @labelling_function functions", cli=False, default_factory=list)
+    gazetteers: List[str] = option(help="FILE (with a '# type:' line) or TYPE=FILE", cli=False, default_factory=list)
+    gazetteer_dir: Optional[str] = option(str(GAZETTEER_DIR), "the built-in lists (gazetteer family)", cli=False)
+
+    def __post_init__(self):
+        bad = sorted(set(self.families) - set(FAMILIES))
+        check([(not bad, f"{{}}: unknown families {bad}; choose from {', '.join(FAMILIES)} or none", "builtin"),
+               (0 <= self.min_confidence <= 1, f"{{}} must be in [0, 1] (got {self.min_confidence!r})", "min_confidence"),
+               (self.limit is None or int_ge(self.limit, 1), f"{{}} must be >= 1 (got {self.limit!r})", "limit")])
+
+    @property
+    def families(self) -> List[str]:
+        "The built-in families named by `builtin`."
+        return [] if self.builtin.strip() == "none" else [f.strip() for f in self.builtin.split(",") if f.strip()]
 
 
 def collect_lfs(cfg: WeakConfig, log=print) -> List[LabellingFunction]:
     "Built-in families, the user's gazetteers and files, and the model, in that order."
-    lfs = builtin_lfs([f for f in cfg.builtin if f != "gazetteer"])
-    if "gazetteer" in cfg.builtin and cfg.gazetteer_dir: lfs += builtin_lfs(["gazetteer"], cfg.gazetteer_dir)
+    lfs = builtin_lfs([f for f in cfg.families if f != "gazetteer"])
+    if "gazetteer" in cfg.families and cfg.gazetteer_dir: lfs += builtin_lfs(["gazetteer"], cfg.gazetteer_dir)
     for g in cfg.gazetteers:
         typ, path = g.split("=", 1) if "=" in g else (None, g)
         typ, entries = read_gazetteer(path, typ)

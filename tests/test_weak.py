@@ -263,7 +263,7 @@ def test_family_scores_and_report_with_gold():
 
 
 def test_script_writes_silver_and_report(tmp_path, capsys):
-    from scripts.weak_label import main
+    from seq2seq.commands.weak_label import main
     csv = tmp_path / "in.csv"
     refs = ["NHC: {{ID:MEDICALRECORD}}3271693{{/ID:MEDICALRECORD}}.", "Sin datos.", "",
             "Médico: {{NAME:DOCTOR}}Ana López{{/NAME:DOCTOR}}  Cama 214."]
@@ -282,7 +282,7 @@ def test_script_writes_silver_and_report(tmp_path, capsys):
 
 
 def test_script_errors_are_one_line(tmp_path, capsys):
-    from scripts.weak_label import main
+    from seq2seq.commands.weak_label import main
     from seq2seq.cli import run
     csv = tmp_path / "in.csv"
     pd.DataFrame({"orig_text": ["a"]}).to_csv(csv, index=False)
@@ -343,3 +343,14 @@ def test_benchmark_on_a_tiny_corpus(tmp_path, capsys):
     assert len(silver) == len(rows) and (tmp_path / "out" / "weak.md").is_file()
     with pytest.raises(ValueError, match="MEDDOCAN not found"):
         bench.main(["--shared", str(tmp_path / "none"), "--out", str(tmp_path / "o2")])
+
+
+def test_command_line_checks_its_options(tmp_path, capsys):
+    from seq2seq.commands.weak_label import parse_args
+    a, cfg = parse_args(["--csv", "in.csv", "--out", "o.csv", "--label-model", "vote", "--n-iter", "2", "--lf", "a.py",
+                         "--lf", "b.py", "--builtin", "context"])
+    assert (cfg.label_model.method, cfg.label_model.n_iter, cfg.lf_files, cfg.families) == ("vote", 2, ["a.py", "b.py"], ["context"])
+    for bad, flag in ((["--min-confidence", "2"], "--min-confidence"), (["--builtin", "regex,bogus"], "--builtin"),
+                      (["--n-iter", "0"], "--n-iter")):
+        with pytest.raises(SystemExit) as e: parse_args(["--csv", "in.csv", "--out", "o.csv"] + bad)
+        assert e.value.code == 2 and flag in capsys.readouterr().err
