@@ -21,7 +21,9 @@ DECODERS = ("greedy", "topk", "nucleus", "beam")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, help="export.pkl written by scripts/train.py (or its folder)")
+    p.add_argument("--model", required=True, help="model.safetensors written by scripts/train.py (or its folder)")
+    p.add_argument("--trust-model-file", action="store_true",
+                   help="allow a pickle-based model file (export.pkl): unpickling runs any code it holds")
     p.add_argument("--csv", required=True, help="input CSV (UTF-8, with a header)")
     p.add_argument("--out", required=True, help="output CSV (written atomically)")
     p.add_argument("--src", help="column to decode (default: the model's source column, e.g. orig_text)")
@@ -57,7 +59,7 @@ def main(argv=None):
     from seq2seq.learner import load_seq2seq
     from seq2seq.predict_csv import check_output, predict_csv
     check_output(a.out)
-    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
+    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
     predict_csv(learn, a.csv, a.out, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show,
                 decoder=a.decoder, beam_size=a.beam_size, n_best=a.n_best, top_k=a.top_k, top_p=a.top_p,
                 temperature=a.temperature, length_penalty=a.length_penalty, max_len=a.max_len, seed=a.seed,

@@ -2,8 +2,8 @@
 """Train a seq2seq model that restores (or strips) inline {{TAG}}..{{/TAG}} annotations.
 
 Reads a CSV of sentence pairs, builds fastText-initialised embeddings, runs lr_find (unless
---lr is given) and fit_one_cycle, and writes to --out: export.pkl (load it with
-scripts/predict.py or seq2seq.learner.load_seq2seq), metrics.json (the exported epoch's
+--lr is given) and fit_one_cycle, and writes to --out: model.safetensors (load it with
+scripts/predict.py or seq2seq.learner.load_seq2seq), export.pkl (a pickle for fastai's load_learner), metrics.json (the exported epoch's
 validation figures), metrics.jsonl and history.csv (every epoch), lr_find.png, losses.png and
 metrics.png, best.pth and last.pth (see --monitor and --resume), valid.csv (held-out rows).
 With no arguments it trains on the bundled data/sample.csv.
@@ -92,7 +92,7 @@ def main(argv=None):
     res = run_distributed(train, cfg, nproc=a.nproc, backend=a.backend, seed=a.seed)
     if not is_main_process(): return  # under torchrun every rank runs main(); rank 0 reports
     print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float)))
-    print(f"model written to {Path(a.out) / 'export.pkl'}")
+    print(f"model written to {Path(a.out) / 'model.safetensors'} (and export.pkl for fastai's load_learner)")
 
 
 if __name__ == "__main__":

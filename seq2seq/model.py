@@ -16,7 +16,7 @@ from torch import nn
 
 from .cells import make_rnn
 
-__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model"]
+__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model", "build_model"]
 
 
 @dataclass
@@ -155,3 +155,15 @@ def get_seq2seq_model(cfg: ModelConfig, emb_enc: nn.Embedding, emb_dec: nn.Embed
         if e.embedding_dim != cfg.emb_size:
             raise ValueError(f"embedding size {e.embedding_dim} != emb_size {cfg.emb_size}")
     return Seq2SeqRNN(emb_enc, emb_dec, cfg, bos_idx, eos_idx, pad_idx)
+
+
+def build_model(cfg: ModelConfig, src_itos, tgt_itos, bos_idx: int = 2, eos_idx: int = 3,
+                pad_idx: int = 1) -> Seq2SeqRNN:
+    """The one builder from a config and vocabularies: embeddings of the right sizes, then the model.
+
+    Used to rebuild a saved model (seq2seq/modelfile.py) before its state dict is loaded, so every
+    parameter and persistent buffer the config implies must be created here.
+    """
+    emb_enc = nn.Embedding(len(src_itos), cfg.emb_size, padding_idx=pad_idx)
+    emb_dec = nn.Embedding(len(tgt_itos), cfg.emb_size, padding_idx=pad_idx)
+    return get_seq2seq_model(cfg, emb_enc, emb_dec, bos_idx=bos_idx, eos_idx=eos_idx, pad_idx=pad_idx)

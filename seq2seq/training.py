@@ -20,7 +20,8 @@ from .data import read_pairs, seq2seq_data
 from .distributed import (broadcast_from_main, distributed_training, is_main_process, main_first,
                           main_only, single_process)
 from .device import maybe_fp16, pick_device, set_threads, use_device
-from .learner import export_learner, seq2seq_learner
+from .learner import export_learner, export_safe, seq2seq_learner
+from .modelfile import MODEL_FILE
 from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
 from .model import ModelConfig
 from .utils import atomic_write
@@ -91,7 +92,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
     Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, metrics.jsonl (a line per
     epoch), history.csv (the same as a table), losses.png and metrics.png (refreshed each epoch),
     best.pth (best epoch by `cfg.monitor`; its weights are the ones exported), last.pth (to
-    `--resume`), metrics.json, export.pkl. In multi-process training (seq2seq/distributed.py)
+    `--resume`), metrics.json, model.safetensors (the safe model file) and export.pkl (a pickle,
+    for fastai's `load_learner`). In multi-process training (seq2seq/distributed.py)
     every process runs this; rank 0 writes the files.
     """
     dev = pick_device(cfg.device)  # fail fast, before any work
@@ -120,7 +122,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
             learn.fit_one_cycle(epochs, lr, start_epoch=start, callbacks=cbs)
     res = final_metrics(learn, lr, out)
     if not main: return res  # the same values as rank 0's; it writes the files
-    export_learner(learn, out / "export.pkl")
+    export_safe(learn, out / MODEL_FILE)  # the file to share: loading it runs no code
+    export_learner(learn, out / "export.pkl")  # for fastai's load_learner (a pickle: trusted use only)
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(res, indent=2)))
     return res
 
