@@ -28,6 +28,9 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="output CSV (written atomically)")
     p.add_argument("--src", help="column to decode (default: the model's source column, e.g. orig_text)")
     p.add_argument("--pred-col", default="prediction", help="name of the column added")
+    p.add_argument("--overwrite-column", action="store_true", help="replace --pred-col if the input already has it")
+    p.add_argument("--sep", help="input delimiter (default: detected from the header: comma, semicolon, tab or pipe); "
+                                 "the output uses the same")
     p.add_argument("--decoder", choices=DECODERS, default="greedy", help="decoding strategy")
     p.add_argument("--beam-size", type=int, default=5, help="beams (beam decoder)")
     p.add_argument("--n-best", type=int, default=1,
@@ -60,7 +63,9 @@ def main(argv=None):
     from seq2seq.predict_csv import check_output, predict_csv
     check_output(a.out)
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
-    predict_csv(learn, a.csv, a.out, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show,
+    sep = {"tab": "\t", "\\t": "\t"}.get(a.sep, a.sep)
+    predict_csv(learn, a.csv, a.out, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show, sep=sep,
+                overwrite_column=a.overwrite_column,
                 decoder=a.decoder, beam_size=a.beam_size, n_best=a.n_best, top_k=a.top_k, top_p=a.top_p,
                 temperature=a.temperature, length_penalty=a.length_penalty, max_len=a.max_len, seed=a.seed,
                 bs=a.bs, faithful=not a.no_faithful)

@@ -34,7 +34,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     "Read a CSV as strings, turning pandas' errors into one clear line."
     if not path.is_file(): raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
+    from .csvio import scan_rows  # (csvio imports DataError from here)
     try:
+        scan_rows(path, ",")  # a NUL byte would silently cut its cell short in pandas: name its row instead
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     except UnicodeDecodeError as e:  # pandas' offset is within a buffer, so find the byte ourselves
         raise DataError(f"{path}: not UTF-8 ({_bad_utf8(path)}); re-save it as UTF-8") from e
