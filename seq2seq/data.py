@@ -18,7 +18,7 @@ from fastai.data_block import df_names_to_idx
 from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler, TextList, TokenizeProcessor
 from fastai.text.transform import Tokenizer, Vocab
 
-from .tags import MARKER_RE, check_column, is_marker
+from .tags import MARKER_RE, check_column, escape_text, is_marker
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
 from .errors import UserError
 
@@ -200,6 +200,8 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
         lang: spaCy language code for tokenization.
         max_vocab, min_freq: vocabulary limits (markers and whitespace controls are always kept).
     """
+    if pairs[tgt].map(lambda c: MARKER_RE.search(c) is not None).any():  # restore task: a plain source is
+        pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
                                  processor=_processors(lang, False, max_vocab, min_freq))
     valid_idx = split_indices(pairs, valid_pct, seed, valid_col)

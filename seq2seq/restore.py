@@ -3,8 +3,9 @@
 In faithful mode (the default) the decoder may only re-emit the source with well-formed tag
 markers (see `decode.FaithfulConstraint`), and the output string is assembled from the
 *source string*: markers are inserted at the offsets of the source tokens they stand between.
-So words the model never saw (`xxunk`) come back exactly and, for every decoder,
-`strip_tags(restore(text)) == text`. For the reverse task (annotated -> plain) the faithful
+So words the model never saw (`xxunk`) come back exactly and, for every decoder and every
+string, `strip_tags(restore(text)) == text`: the source is escaped first (`tags.escape_text`),
+so text that looks like a marker (`{{DATE}}`, `}}`) is text, written escaped in the output. For the reverse task (annotated -> plain) the faithful
 output is the source with its markers removed. Without faithful mode the model generates
 freely and its tokens are detokenized.
 
@@ -21,7 +22,7 @@ from fastai.text.transform import BOS, EOS, PAD
 from fastprogress.fastprogress import progress_bar
 
 from .decode import FaithfulConstraint, generate
-from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
+from .tags import close_marker, escape_text, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
 
 __all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]
@@ -120,6 +121,8 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
+    # a plain source is escaped first, so marker-like text in it is text (tags.escape_text)
+    srcs = texts if strip_task else [escape_text(t) for t in texts]
     todo = [i for i, t in enumerate(texts) if t.strip()]
     todo.sort(key=lambda i: len(texts[i]))
     # a blank text has nothing to tag: faithful output is the text itself, free output is empty
@@ -129,7 +132,7 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]
     key = "norm_score" if decoder == "beam" else "score"  # samples: their plain log-probability
     for b in (progress_bar(batches) if progress and batches else batches):
-        enc = _encode(learn, [texts[i] for i in b], meta["lang"], strip_task)
+        enc = _encode(learn, [srcs[i] for i in b], meta["lang"], strip_task)
         src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
                                               padding_value=model.pad_idx).to(dev)
         cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
@@ -137,8 +140,8 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
         hyps = generate(model, src, decoder=decoder, n_best=n_best, constraint=cons, **decode_kwargs)
         for i, e, hs in zip(b, enc, hyps):
             hs = sorted(hs, key=lambda h: -getattr(h, key))  # best first by the score reported
-            res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], faithful, strip_task),
-                       getattr(h, key)) for h in hs] or [(texts[i], float("-inf"))]
+            res[i] = [(_text(srcs[i], e[0], [itos[t] for t in h.tokens], faithful, strip_task),
+                       getattr(h, key)) for h in hs] or [(srcs[i], float("-inf"))]
     if with_scores or n_best > 1: return res
     return [r[0][0] for r in res]
 
