@@ -49,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=42, help="random seed (split, init, fastText)")
     p.add_argument("--valid-pct", type=float, default=0.1, help="share of rows held out for validation")
     p.add_argument("--out", default="models/sample", help="output folder")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="train on the rows whose columns agree (the annotated text without tags is the plain one) "
+                        "and count the others, instead of stopping at them")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     p.add_argument("--fp16", action="store_true", help="mixed-precision training (CUDA only)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
@@ -88,7 +91,7 @@ def main(argv=None):
                       model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers,
                                         attention=a.attention, cell=a.cell, mogrify_steps=a.mogrify_steps),
                       pr_force=(1.0, a.tf_floor, a.tf_epochs), device=a.device, fp16=a.fp16, threads=a.threads,
-                      monitor=a.monitor, patience=a.patience, resume=a.resume)
+                      monitor=a.monitor, patience=a.patience, resume=a.resume, skip_bad_rows=a.skip_bad_rows)
     res = run_distributed(train, cfg, nproc=a.nproc, backend=a.backend, seed=a.seed)
     if not is_main_process(): return  # under torchrun every rank runs main(); rank 0 reports
     print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float)))

@@ -52,6 +52,7 @@ class TrainConfig:
     monitor: str = "valid_loss"
     patience: Optional[int] = None
     resume: Optional[str] = None
+    skip_bad_rows: bool = False
 
 
 def check_writable(out) -> Path:
@@ -98,10 +99,27 @@ def train(cfg: TrainConfig, log=print) -> dict:
     """
     dev = pick_device(cfg.device)  # fail fast, before any work
     set_threads(cfg.threads)
+    created = not Path(cfg.out).exists()
     out = check_writable(cfg.out)
+    try:
+        return _train(cfg, out, dev, log)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: do not leave an empty folder behind
+        if created: _remove_if_empty(out)
+        raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    "Remove `folder` if it holds no file (empty sub-folders, e.g. cache/, go with it)."
+    if any(p.is_file() for p in folder.rglob("*")): return
+    for p in sorted(folder.rglob("*"), key=lambda q: -len(q.parts)): p.rmdir()
+    folder.rmdir()
+
+
+def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
+    "The body of `train`, in `out` (created and writable)."
     main, log = is_main_process(), main_only(log)  # in multi-process training only rank 0 writes files and logs
     ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
-    pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt)
+    pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt, skip_bad_rows=cfg.skip_bad_rows)
     data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
                                    seed=cfg.seed, bs=cfg.bs), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
