@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .cells import make_rnn
 
@@ -34,7 +35,13 @@ class ModelConfig:
 
 
 class AdditiveAttention(nn.Module):
-    "Additive (Bahdanau) scores of decoder outputs against encoder outputs; padding gets zero weight."
+    """Additive (Bahdanau) scores of decoder outputs against encoder outputs; padding gets zero weight.
+
+    The scores need a (bs, tl, sl, na) intermediate; it is computed `max_elems` elements at a
+    time over the target, and in training each chunk is recomputed in the backward pass
+    (checkpointing) rather than kept, so memory stays bounded by a chunk, not by tl x sl.
+    """
+    max_elems = 1 << 23  # elements of one chunk's (bs, chunk, sl, na) intermediate (32 MB in float32)
 
     def __init__(self, q_sz: int, k_sz: int, na: int):
         super().__init__()
@@ -44,9 +51,24 @@ class AdditiveAttention(nn.Module):
         "Project encoder outputs once per source: (bs, sl, k_sz) -> (bs, sl, na)."
         return self.k(enc_out)
 
+    def _scores(self, q, keys):
+        "Projected queries q (bs, n, na), keys (bs, sl, na) -> scores (bs, n, sl)."
+        return self.v(torch.tanh(q[:, :, None] + keys[:, None])).squeeze(-1)  # via (bs, n, sl, na)
+
+    def scores(self, qry, keys):
+        "qry (bs, tl, q_sz), keys (bs, sl, na) -> scores (bs, tl, sl), in chunks over tl (see the class)."
+        q = self.q(qry)                                                         # (bs, tl, na)
+        bs, tl, na = q.shape
+        n = max(1, self.max_elems // max(bs * keys.size(1) * na, 1))            # target positions a chunk
+        if n >= tl: return self._scores(q, keys)
+        grad = torch.is_grad_enabled() and (q.requires_grad or keys.requires_grad)
+        parts = [checkpoint(self._scores, q[:, i:i + n], keys, use_reentrant=False) if grad
+                 else self._scores(q[:, i:i + n], keys) for i in range(0, tl, n)]
+        return torch.cat(parts, 1)
+
     def forward(self, qry, keys, enc_out, mask):
         "qry (bs, tl, q_sz), keys (bs, sl, na), mask (bs, sl) True at real tokens -> ctx (bs, tl, k_sz), wgts (bs, tl, sl)."
-        scores = self.v(torch.tanh(self.q(qry)[:, :, None] + keys[:, None])).squeeze(-1)  # (bs, tl, sl)
+        scores = self.scores(qry, keys)                                         # (bs, tl, sl)
         wgts = F.softmax(scores.masked_fill(~mask[:, None], float("-inf")), dim=-1)
         return wgts @ enc_out, wgts
 

@@ -223,3 +223,41 @@ def test_short_training_lowers_loss(tmp_path):
     assert names[:4] == ['token_acc', 'bleu', 'chrf', 'span_f1'] and len(learn.recorder.metrics) == 3
     assert all(0 <= float(v) <= (1 if k in ('token_acc', 'span_f1') else 100)
                for k, v in zip(names, learn.recorder.metrics[-1]))
+
+
+# ---------------------------------------------------------------- attention memory is bounded
+
+def test_chunked_attention_equals_the_whole_and_its_gradients(monkeypatch):
+    from seq2seq.model import AdditiveAttention
+    torch.manual_seed(0)
+    att = AdditiveAttention(6, 5, 4)
+    qry, enc = torch.randn(3, 7, 6, requires_grad=True), torch.randn(3, 9, 5, requires_grad=True)
+    mask = torch.ones(3, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+
+    def run():
+        ctx, w = att(qry, att.keys(enc), enc, mask)
+        (ctx.sum() + (w ** 2).sum()).backward()
+        res = [ctx.detach(), w.detach(), qry.grad.clone(), enc.grad.clone(), att.q.weight.grad.clone()]
+        qry.grad = enc.grad = None
+        att.zero_grad()
+        return res
+    whole = run()
+    monkeypatch.setattr(AdditiveAttention, "max_elems", 3 * 9 * 4 * 2)  # two target positions a chunk
+    for a, b in zip(whole, run()): assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_attention_never_builds_the_whole_4d_tensor(monkeypatch):
+    "The largest (bs, n, sl, na) intermediate is one chunk, however long the target."
+    from seq2seq.model import AdditiveAttention
+    att, sizes = AdditiveAttention(8, 8, 16), []
+    orig = AdditiveAttention._scores
+
+    def spy(self, q, keys):
+        sizes.append(q.size(0) * q.size(1) * keys.size(1) * q.size(2))
+        return orig(self, q, keys)
+    monkeypatch.setattr(AdditiveAttention, "_scores", spy)
+    monkeypatch.setattr(AdditiveAttention, "max_elems", 10_000)
+    enc = torch.randn(2, 50, 8)
+    att(torch.randn(2, 400, 8), att.keys(enc), enc, torch.ones(2, 50, dtype=torch.bool))[0].sum().backward()
+    assert len(sizes) >= 40 and max(sizes) <= 10_000  # 2 x 400 x 50 x 16 = 640,000 without chunks
