@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--max-len", type=int, help="most tokens per output (default: 2 x source length + 10)")
     p.add_argument("--seed", type=int, default=0, help="seed for the sampling decoders")
     p.add_argument("--bs", type=int, default=64, help="sentences decoded per batch")
+    p.add_argument("--max-tokens", type=int, default=2000,
+                   help="decode a longer text in windows of this many tokens cut at whitespace (faithful output kept)")
     p.add_argument("--no-faithful", action="store_true", help="let the model generate freely")
     p.add_argument("--ref", help="reference column: score the predictions against it")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
@@ -51,6 +53,7 @@ def parse_args(argv=None):
               (a.top_k >= 1, "--top-k must be >= 1"), (0 < a.top_p <= 1, "--top-p must be in (0, 1]"),
               (a.temperature > 0, "--temperature must be > 0"), (a.length_penalty >= 0, "--length-penalty must be >= 0"),
               (a.max_len is None or a.max_len >= 1, "--max-len must be >= 1"), (a.bs >= 1, "--bs must be >= 1"),
+              (a.max_tokens >= 1, "--max-tokens must be >= 1"),
               (a.decoder != "beam" or a.n_best <= a.beam_size, "--n-best must be <= --beam-size with beam search")]
     for ok, msg in checks:
         if not ok: p.error(msg)
@@ -68,7 +71,7 @@ def main(argv=None):
                 overwrite_column=a.overwrite_column,
                 decoder=a.decoder, beam_size=a.beam_size, n_best=a.n_best, top_k=a.top_k, top_p=a.top_p,
                 temperature=a.temperature, length_penalty=a.length_penalty, max_len=a.max_len, seed=a.seed,
-                bs=a.bs, faithful=not a.no_faithful)
+                bs=a.bs, faithful=not a.no_faithful, max_tokens=a.max_tokens)
 
 
 if __name__ == "__main__":

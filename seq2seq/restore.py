@@ -10,9 +10,11 @@ output is the source with its markers removed. Without faithful mode the model g
 freely and its tokens are detokenized.
 
 There is no fixed limit on the source length: `max_len` defaults to a multiple of each
-source's own length (and faithful decoding always gets the steps it needs to finish).
+source's own length (and faithful decoding always gets the steps it needs to finish); a text
+of more than `max_tokens` tokens is decoded in windows (seq2seq/windows.py), faithfully.
 """
 import math
+from functools import partial
 from typing import List, Optional, Sequence
 
 import torch
@@ -24,6 +26,7 @@ from fastprogress.fastprogress import progress_bar
 from .decode import FaithfulConstraint, generate
 from .tags import close_marker, escape_text, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
+from .windows import MAX_TOKENS, count_tokens, restore_windowed
 
 __all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]
 
@@ -99,7 +102,8 @@ def _check(decoder: str, beam_size: int, n_best: int):
 
 def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "greedy",
                   faithful: Optional[bool] = None, bs: int = 64, n_best: int = 1,
-                  with_scores: bool = False, progress: bool = False, **decode_kwargs):
+                  with_scores: bool = False, progress: bool = False, max_tokens: Optional[int] = MAX_TOKENS,
+                  **decode_kwargs):
     """Decode `texts` with `learn`'s model.
 
     Args:
@@ -113,6 +117,8 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
             beam search, the plain one for the other decoders.
         decode_kwargs: beam_size, top_k, top_p, temperature, length_penalty, max_len,
             min_len, seed — see `decode.generate`.
+        max_tokens: a longer text is decoded in windows cut at whitespace and joined (see
+            seq2seq/windows.py; one hypothesis for such a text); None: never.
     """
     faithful = True if faithful is None else faithful
     _check(decoder, decode_kwargs.get("beam_size", 5), n_best)
@@ -121,6 +127,10 @@ def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "gree
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
+    if max_tokens is not None and any(count_tokens(t) > max_tokens for t in texts):
+        again = partial(restore_texts, learn, decoder=decoder, faithful=faithful, bs=bs, progress=progress,
+                        max_tokens=None, **decode_kwargs)
+        return restore_windowed(again, texts, max_tokens, n_best, with_scores)
     # a plain source is escaped first, so marker-like text in it is text (tags.escape_text)
     srcs = texts if strip_task else [escape_text(t) for t in texts]
     todo = [i for i, t in enumerate(texts) if t.strip()]
