@@ -1,7 +1,9 @@
-"""What the scripts share: finding the package, and turning known errors into one clear line."""
+"""What the commands share: turning the user's errors into one clear line and exit code 2."""
 import signal
 import sys
 import threading
+
+from .errors import UserError
 
 __all__ = ["run", "Terminated"]
 
@@ -14,20 +16,11 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
-def _user_errors() -> tuple:
-    "Exceptions that mean bad input (printed as one line), not a bug (printed with a traceback)."
-    from .data import DataError
-    from .emb import EmbeddingFileError
-    from .tags import TagError
-    from .learner import ModelFileError
-    return (DataError, TagError, EmbeddingFileError, ModelFileError, OSError, ValueError)
-
-
 def run(main, argv=None) -> int:
-    """Call `main(argv)`; on a user error print `error: ...` to stderr and return 2.
-
-    SIGTERM is handled like SIGINT: temporary files are removed on the way out; exit 143 (130 for SIGINT).
-    """
+    """Call `main(argv)`; on a user error (`UserError`, `OSError`) print `error: ...` to stderr and
+    return 2, on Ctrl-C print `interrupted` and return 130, on SIGTERM (handled like Ctrl-C: temporary
+    files are removed on the way out) print one line and return 143. Anything else is a bug: its
+    traceback shows."""
     main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
@@ -38,7 +31,7 @@ def run(main, argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as e:
+    except (UserError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:

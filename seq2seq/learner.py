@@ -10,7 +10,7 @@ from . import __version__
 from .compat import load_learner
 from fastai.basic_train import Learner
 
-from .callbacks import TeacherForcing
+from .callbacks import TeacherForcing, TeacherForcingConfig
 from .emb import fasttext_embedding
 from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
@@ -30,17 +30,18 @@ class Seq2SeqLearner(Learner):
     @property
     def meta(self) -> dict: return self.model.meta
 
-    def restore(self, texts, decoder: str = "greedy", **kwargs):
+    def restore(self, texts, cfg=None, **options):
         """Annotated versions of `texts` (or plain ones, for a model trained to strip tags).
 
-        `decoder` is greedy, topk, nucleus or beam; see `restore.restore_texts` for options.
+        `cfg` is a `decode.DecodeConfig`, or give its fields as keyword arguments (e.g.
+        `decoder="beam", beam_size=5`); see `restore.restore_texts`.
         """
         from .restore import restore_texts
-        return restore_texts(self, texts, decoder=decoder, **kwargs)
+        return restore_texts(self, texts, cfg, **options)
 
-    def predict(self, text: str, decoder: str = "greedy", **kwargs) -> str:
-        "The restored version of one text."
-        return self.restore([text], decoder=decoder, **kwargs)[0]
+    def predict(self, text: str, cfg=None, **options) -> str:
+        "The restored version of one text (options as for `restore`)."
+        return self.restore([text], cfg, **options)[0]
 
 
 def _texts(ll) -> list:
@@ -67,7 +68,7 @@ def _embeddings(data, emb_size, vectors, cache_dir, epochs, seed, verbose):
 
 def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = None, cache_dir=None,
                     lang: str = "en", src: str = "orig_text", tgt: str = "annotated_text",
-                    pr_force: tuple = (1.0, 1.0, 5), decode_limit: int = 1000, emb_epochs: int = 10,
+                    teacher_forcing: Optional[TeacherForcingConfig] = None, decode_limit: int = 1000, emb_epochs: int = 10,
                     seed: int = 42, verbose: bool = True, **learn_kwargs) -> Seq2SeqLearner:
     """A `Seq2SeqLearner` with a fastText-initialised tied-weight encoder-decoder.
 
@@ -77,7 +78,7 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
         vectors: a pretrained fastText `.bin`/`.vec` file; None trains fastText on the training text.
         cache_dir: where embeddings are cached (a rerun skips the fastText work).
         lang, src, tgt: recorded with the model so that prediction tokenizes and decodes alike.
-        pr_force: teacher forcing (start, floor, decay_epochs); (1, 1, _) is full forcing throughout.
+        teacher_forcing: the schedule (`TeacherForcingConfig`; default: full forcing throughout).
         decode_limit: validation sentences decoded greedily per epoch for BLEU/chrF/span F1.
     """
     cfg = cfg or ModelConfig()
@@ -88,8 +89,7 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
     model.meta = dict(format_version=FORMAT_VERSION, version=__version__, lang=lang, src=src, tgt=tgt,
                       task="restore" if restore else "strip", config=cfg.to_dict())
     learn = Seq2SeqLearner(data, model, loss_func=partial(seq2seq_loss, pad_idx=model.pad_idx),
-                           callback_fns=[partial(TeacherForcing, start=pr_force[0], floor=pr_force[1],
-                                                 decay_epochs=pr_force[2])], **learn_kwargs)
+                           callback_fns=[partial(TeacherForcing, cfg=teacher_forcing)], **learn_kwargs)
     decodes = ValidDecodes(learn, limit=decode_limit)
     learn.metrics = [TokenAccuracy(model.pad_idx)] + [
         DecodedMetric(decodes, name, owner=(i == 0)) for i, name in enumerate(("bleu", "chrf", "span_f1"))]

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .cells import make_rnn
+from .cells import CELLS, make_rnn
+from .config import check, int_ge, option
 
 __all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model", "build_model", "fix_mmap_threshold"]
 
@@ -43,13 +44,21 @@ fix_mmap_threshold()
 @dataclass
 class ModelConfig:
     "Sizes and options of a `Seq2SeqRNN` (saved with the model; `--resume` checks them)."
-    emb_size: int = 300
-    hidden: int = 256
-    layers: int = 2
-    attention: bool = False
-    cell: str = "gru"
-    mogrify_steps: int = 5
-    drop_mult: float = 1.0
+    emb_size: int = option(300, "embedding size (= decoder hidden size, tied weights); must match --vectors' "
+                                "dimension")
+    hidden: int = option(256, "encoder hidden size")
+    layers: int = option(2, "recurrent layers in encoder and decoder")
+    attention: bool = option(False, "bidirectional encoder + additive attention")
+    cell: str = option("gru", "recurrent cell", choices=CELLS)
+    mogrify_steps: int = option(5, "rounds of mutual gating (--cell mogrifier)")
+    drop_mult: float = option(1.0, "scale of every dropout probability")
+
+    def __post_init__(self):
+        check([(int_ge(getattr(self, n), 1), f"{{}} must be >= 1 (got {getattr(self, n)!r})", n)
+               for n in ("emb_size", "hidden", "layers")] +
+              [(self.cell in CELLS, f"unknown {{}} {self.cell!r}; choose one of {', '.join(CELLS)}", "cell"),
+               (int_ge(self.mogrify_steps, 0), f"{{}} must be >= 0 (got {self.mogrify_steps!r})", "mogrify_steps"),
+               (self.drop_mult >= 0, f"{{}} must be >= 0 (got {self.drop_mult!r})", "drop_mult")])
 
     def to_dict(self): return asdict(self)
 

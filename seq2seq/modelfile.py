@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from . import compat  # noqa: F401  (before fastai)
 from fastai.text.transform import Vocab
 
-from .errors import UserError
+from .errors import ModelFileError
 from .model import ModelConfig, build_model
 from .utils import atomic_write
 
@@ -28,10 +28,6 @@ MODEL_FILE = "model.safetensors"
 SAFE_FORMAT = 1  # version of the JSON document below; bump when older files can no longer be read
 _KEY = "seq2seq"
 TRUST_WARNING = "warning: loading a pickle-based model file; unpickling runs any code it holds (trusted source only)"
-
-
-class ModelFileError(UserError):
-    "A model file that is missing, not an export of this tool, or from an incompatible version."
 
 
 def save_safe(model, src_itos, tgt_itos, path) -> Path:

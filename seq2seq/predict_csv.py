@@ -16,6 +16,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .csvio import QUOTING, SEPARATORS, check_header, pick_sep, read_header, scan_rows, sep_name
 from .data import DataError
+from .decode import DecodeConfig, decode_config
 from .metrics import text_metrics
 from .utils import temp_beside
 
@@ -66,10 +67,12 @@ def _chunks(path: Path, sep: str, header: list, chunk_rows: int):
         raise DataError(f"{path}: not a valid CSV with {sep_name(sep)} as the delimiter ({e})") from e
 
 
-def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str = "prediction",
-                ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0, sep: Optional[str] = None,
-                overwrite_column: bool = False, log=print, **restore_kwargs) -> dict:
+def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: Optional[str] = None,
+                pred_col: str = "prediction", ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0,
+                sep: Optional[str] = None, overwrite_column: bool = False, log=print, **options) -> dict:
     """Write `out`: `csv_in` plus a `pred_col` column (and `{pred_col}_nbest` with n_best > 1).
+
+    Decoding follows `cfg` (a `DecodeConfig`), with `options` (its field names) replacing its fields.
 
     The input's delimiter (`sep`, else detected from the header: comma, semicolon, tab or pipe)
     and headers are kept; every cell is quoted, so any text survives. An input that already has
@@ -77,16 +80,17 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     writes `out.metrics.json` and returns the metrics: BLEU, chrF, exact match, span P/R/F1
     (micro and per type) and faithfulness.
     """
+    cfg = decode_config(cfg, **options)
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
-    added = [pred_col] + ([f"{pred_col}_nbest"] if restore_kwargs.get("n_best", 1) > 1 else [])
+    added = [pred_col] + ([f"{pred_col}_nbest"] if cfg.n_best > 1 else [])
     sep, header, total = _inspect(csv_in, src, ref, sep, added, overwrite_column)
     if total == 0: raise DataError(f"{csv_in}: no rows")
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
         chunks = _chunks(csv_in, sep, header, chunk_rows)
         for i, chunk in enumerate(progress_bar(chunks, total=-(-total // chunk_rows))):
-            _predict_chunk(learn, chunk, src, pred_col, restore_kwargs)
+            _predict_chunk(learn, chunk, src, pred_col, cfg)
             chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False, sep=sep, quoting=QUOTING)
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
@@ -94,11 +98,11 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     return _report(learn, keep, out, ref, show, log)
 
 
-def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, kwargs: dict):
+def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, cfg: DecodeConfig):
     "Add the prediction column(s) to one chunk in place."
-    res = learn.restore(chunk[src].tolist(), with_scores=True, **kwargs)
+    res = learn.restore(chunk[src].tolist(), cfg, with_scores=True)
     chunk[pred_col] = [r[0][0] for r in res]
-    if kwargs.get("n_best", 1) > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
+    if cfg.n_best > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
 
 
 def _keep(keep: dict, chunk: pd.DataFrame, src: str, pred_col: str, ref: Optional[str]):

@@ -13,7 +13,7 @@ from typing import Callable, List, Sequence
 
 __all__ = ["MAX_TOKENS", "count_tokens", "split_windows", "restore_windowed"]
 
-MAX_TOKENS = 2000  # generous: sentences and paragraphs decode whole; notes of many pages are windowed
+MAX_TOKENS = 2000  # generous: sentences and paragraphs decode whole (decode.DecodeConfig.max_tokens)
 _TOK = re.compile(r"[^\W_]+|\S", re.S)
 
 

@@ -17,7 +17,7 @@ from seq2seq.predict_csv import predict_csv
 def _echo():
     "A learner whose restore gives every text back unchanged (n_best=1, with scores)."
     return SimpleNamespace(meta={"src": "orig_text", "task": "restore"},
-                           restore=lambda texts, with_scores=True, **kw: [[("" if t is None or t != t else t, 0.0)]
+                           restore=lambda texts, cfg=None, with_scores=True, **kw: [[("" if t is None or t != t else t, 0.0)]
                                                                           for t in texts])
 
 
