@@ -113,7 +113,7 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
     if c.max_tokens is not None and any(count_tokens(t) > c.max_tokens for t in texts):  # see seq2seq/windows.py
-        again = partial(restore_texts, learn, replace(c, max_tokens=None), progress=progress)
+        again = partial(restore_texts, learn, cfg=replace(c, max_tokens=None), progress=progress)
         return restore_windowed(again, texts, c.max_tokens, c.n_best, with_scores)
     # a plain source is escaped first, so marker-like text in it is text (tags.escape_text)
     srcs = texts if strip_task else [escape_text(t) for t in texts]
