@@ -20,7 +20,7 @@ DEMO_ARGS ?= --emb-size 256 --hidden 256 --layers 1 --attention --epochs 15
 ## demo: train on the bundled sample (data/sample.csv), print metrics and example predictions
 demo: $(STAMP)
 	$(PY) scripts/train.py --csv data/sample.csv --out models/demo $(DEMO_ARGS)
-	$(PY) scripts/predict.py --model models/demo/export.pkl --csv models/demo/valid.csv \
+	$(PY) scripts/predict.py --model models/demo/model.safetensors --csv models/demo/valid.csv \
 	    --out models/demo/valid_predictions.csv --ref annotated_text --decoder greedy --show 5
 
 ## test: the whole test suite (CI runs this through .ci/run)

@@ -21,7 +21,7 @@ DEMO = ROOT / "models" / "demo"
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", default=str(DEMO / "export.pkl"), help="export.pkl written by scripts/train.py")
+    p.add_argument("--model", default=str(DEMO / "model.safetensors"), help="model.safetensors written by scripts/train.py")
     p.add_argument("--csv", help="sentences to decode (default: models/demo/valid.csv if present, "
                                  "else data/sample.csv)")
     p.add_argument("--src", help="column to decode (default: the model's source column)")

@@ -18,7 +18,7 @@ from fastai.data_block import df_names_to_idx
 from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler, TextList, TokenizeProcessor
 from fastai.text.transform import Tokenizer, Vocab
 
-from .tags import MARKER_RE, check_column, is_marker
+from .tags import MARKER_RE, check_column, escape_text, is_marker, strip_tags
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
 from .errors import DataError
 
@@ -30,7 +30,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     "Read a CSV as strings, turning pandas' errors into one clear line."
     if not path.is_file(): raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
+    from .csvio import scan_rows  # (csvio imports DataError from here)
     try:
+        scan_rows(path, ",")  # a NUL byte would silently cut its cell short in pandas: name its row instead
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     except UnicodeDecodeError as e:  # pandas' offset is within a buffer, so find the byte ourselves
         raise DataError(f"{path}: not UTF-8 ({_bad_utf8(path)}); re-save it as UTF-8") from e
@@ -52,14 +54,17 @@ def _bad_utf8(path: Path) -> str:
 
 
 def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *,
-               check_tags: bool = True, verbose: bool = True) -> pd.DataFrame:
+               check_tags: bool = True, verbose: bool = True, skip_bad_rows: bool = False) -> pd.DataFrame:
     """Load sentence pairs, validated.
 
     Args:
         csv_or_df: a CSV path or a DataFrame.
         src, tgt: the source and target column names.
         check_tags: validate the inline tags of every column that holds them (`tgt` for the
-            restore task, `src` too when it holds markers).
+            restore task, `src` too when it holds markers), and that the two columns of every
+            row agree: the annotated one without its tags is the other one.
+        skip_bad_rows: drop the rows whose columns disagree (counted in `df.attrs['bad']`)
+            instead of raising.
     Returns the frame with rows whose `src` or `tgt` cell is empty/NaN dropped (counted in
     `df.attrs['dropped']`). Raises `DataError`/`TagError` naming the file, column and row.
     """
@@ -78,10 +83,41 @@ def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *
             cells = df[col].where(~blank)
             if col == tgt or cells.dropna().map(lambda c: MARKER_RE.search(c) is not None).any():
                 check_column(cells, col, name)
+        bad = _disagree(df, ~blank, src, tgt)
+        if bad.any() and not skip_bad_rows: raise DataError(_disagree_msg(df, bad, src, tgt, name))
+        res = df[~blank & ~bad].reset_index(drop=True)
+        res.attrs["bad"] = int(bad.sum())
+        if verbose and bad.any(): print(f"{name}: skipped {int(bad.sum())} row(s) whose {src!r} and {tgt!r} disagree")
+        if len(res) == 0: raise DataError(f"{name}: no row left whose {src!r} and {tgt!r} agree")
     res.attrs["dropped"] = int(blank.sum())
     if verbose and blank.any():
         print(f"{name}: skipped {int(blank.sum())} row(s) with an empty {src!r} or {tgt!r} cell")
     return res
+
+
+def _annotated_side(df: pd.DataFrame, src: str, tgt: str) -> tuple:
+    "(annotated column, plain column): the target, unless only the source holds markers (strip task)."
+    has = {c: df[c].dropna().map(lambda t: MARKER_RE.search(t) is not None).any() for c in (src, tgt)}
+    return (src, tgt) if has[src] and not has[tgt] else (tgt, src)
+
+
+def _disagree(df: pd.DataFrame, rows: pd.Series, src: str, tgt: str) -> pd.Series:
+    "True at the `rows` whose annotated cell, without its tags, is not the plain cell."
+    ann, plain = _annotated_side(df[rows], src, tgt)
+    return rows & pd.Series([isinstance(a, str) and strip_tags(a) != p for a, p in zip(df[ann], df[plain])],
+                            index=df.index)
+
+
+def _disagree_msg(df: pd.DataFrame, bad: pd.Series, src: str, tgt: str, name: str, show: int = 3) -> str:
+    "One line naming the first few rows whose columns disagree, and where they first differ."
+    ann, plain = _annotated_side(df, src, tgt)
+    rows = []
+    for i in np.flatnonzero(bad.values)[:show]:  # positions: the 1-based data row of the file is i + 1
+        a, p = strip_tags(df[ann].iloc[i]), df[plain].iloc[i]
+        at = next((k for k, (x, y) in enumerate(zip(a, p)) if x != y), min(len(a), len(p)))
+        rows.append(f"row {i + 1} at char {at} ({p[at:at + 12]!r} vs {a[at:at + 12]!r})")
+    return (f"{name}: {int(bad.sum())} row(s) whose {ann!r} without its tags is not {plain!r}: "
+            f"{'; '.join(rows)}{'; ...' if bad.sum() > show else ''}; fix them or pass --skip-bad-rows")
 
 
 def make_vocab(tokens, max_vocab: int = 60000, min_freq: int = 2) -> Vocab:
@@ -194,6 +230,8 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
         lang: spaCy language code for tokenization.
         max_vocab, min_freq: vocabulary limits (markers and whitespace controls are always kept).
     """
+    if pairs[tgt].map(lambda c: MARKER_RE.search(c) is not None).any():  # restore task: a plain source is
+        pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
                                  processor=_processors(lang, False, max_vocab, min_freq))
     valid_idx = split_indices(pairs, valid_pct, seed, valid_col)

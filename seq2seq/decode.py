@@ -56,6 +56,8 @@ class DecodeConfig:
     seed: Optional[int] = option(None, "seed for the sampling decoders (None: nondeterministic)")
     bs: int = option(64, "sentences decoded per batch")
     faithful: bool = option(True, "constrain the output to the source text plus tags (off: free generation)")
+    max_tokens: Optional[int] = option(2000, "decode a longer text in windows of this many tokens cut at whitespace "
+                                             "(faithful output kept; None: never)")
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -66,6 +68,8 @@ class DecodeConfig:
                                     for n, lo in ints])
         mx, p, t, a = self.max_len, self.top_p, self.temperature, self.length_penalty
         check([(mx is None or int_ge(mx, 1), f"{{}} must be None or an integer >= 1 (got {_esc(mx)})", "max_len"),
+               (self.max_tokens is None or int_ge(self.max_tokens, 1),
+                f"{{}} must be None or an integer >= 1 (got {_esc(self.max_tokens)})", "max_tokens"),
                (0 < p <= 1, f"{{}} must be in (0, 1] (got {p!r})", "top_p"),
                (t > 0, f"{{}} must be > 0 (got {t!r})", "temperature"),
                (a >= 0, f"{{}} must be >= 0 (got {a!r})", "length_penalty"),

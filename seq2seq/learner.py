@@ -16,10 +16,10 @@ from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
 from .tags import is_marker
 from .utils import atomic_write
-from .errors import ModelFileError
+from .modelfile import MODEL_FILE, ModelFileError, is_pickle_file, load_safe, save_safe, warn_trust
 
-__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq", "ModelFileError",
-           "FORMAT_VERSION"]
+__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "export_safe", "load_seq2seq",
+           "ModelFileError", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
 
@@ -111,6 +111,11 @@ def export_learner(learn: Learner, path) -> Path:
     return path
 
 
+def export_safe(learn: Learner, path) -> Path:
+    "Write `learn`'s model as a safe model file (see seq2seq/modelfile.py), e.g. DIR/model.safetensors."
+    return save_safe(learn.model, learn.data.train_ds.x.vocab.itos, learn.data.train_ds.y.vocab.itos, path)
+
+
 @contextlib.contextmanager
 def _no_progress():
     "Silence fastai's text-processing progress bars."
@@ -123,15 +128,21 @@ def _no_progress():
         ftd.progress_bar = orig
 
 
-def load_seq2seq(path, device=None) -> Seq2SeqLearner:
-    """Load an export written by `export_learner` (a path to the .pkl file or its folder).
+def load_seq2seq(path, device=None, trust: bool = False) -> Seq2SeqLearner:
+    """Load a trained model: a safe `model.safetensors` (see seq2seq/modelfile.py), a folder holding
+    one, or, with `trust=True` only, a pickle-based `export.pkl` written by `export_learner`.
 
-    Raises `ModelFileError` for a missing file, a file that is not an export of this tool, or
-    one written by an incompatible version. Unpickling runs code: load only files you trust.
+    Raises `ModelFileError` for a missing file, a file that is not a model of this tool, one
+    written by an incompatible version, or a pickle-based file without `trust` (unpickling
+    runs whatever code the file's author put in it, so it is refused before anything is read).
     """
-    path = Path(path)
-    if path.is_dir(): path = path / "export.pkl"
-    if not path.is_file(): raise ModelFileError(f"{path}: no such model file")
+    path = _model_path(Path(path))
+    if not is_pickle_file(path): return load_safe(path, device)
+    if not trust:
+        raise ModelFileError(f"{path}: a pickle-based model file, refused: loading it can run any code it holds; "
+                             f"use the {MODEL_FILE} written beside it, or pass --trust-model-file (trust=True) "
+                             "if you trust its source")
+    warn_trust()
     try:
         with _no_progress():  # fastai re-processes the empty datasets with a progress bar
             learn = load_learner(path.parent, path.name)
@@ -146,3 +157,12 @@ def load_seq2seq(path, device=None) -> Seq2SeqLearner:
     learn.model.eval()
     if device is not None: learn.model.to(device)
     return learn
+
+
+def _model_path(path: Path) -> Path:
+    "The model file `path` names: a folder stands for its model.safetensors (else its export.pkl)."
+    if path.is_dir():
+        safe = path / MODEL_FILE
+        path = safe if safe.is_file() or not (path / "export.pkl").is_file() else path / "export.pkl"
+    if not path.is_file(): raise ModelFileError(f"{path}: no such model file")
+    return path

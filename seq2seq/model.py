@@ -13,11 +13,32 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .cells import CELLS, make_rnn
 from .config import check, int_ge, option
 
-__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model"]
+__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model", "build_model", "fix_mmap_threshold"]
+
+
+def fix_mmap_threshold(nbytes: int = 1 << 20) -> bool:
+    """Have glibc serve every allocation of `nbytes` or more with its own mmap, returned on free.
+
+    glibc raises its mmap threshold (up to 32 MB) after large frees, then serves blocks such as
+    attention's per-chunk temporaries from the heap, where a small live tensor allocated after
+    each one pins it: RSS then grows as if nothing were chunked (7 GB instead of 0.7 GB for
+    one attention pass, 64 x 270 x 250 x 256). A fixed threshold stops that. False off glibc.
+    """
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, nbytes))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
+fix_mmap_threshold()
 
 
 @dataclass
@@ -43,7 +64,13 @@ class ModelConfig:
 
 
 class AdditiveAttention(nn.Module):
-    "Additive (Bahdanau) scores of decoder outputs against encoder outputs; padding gets zero weight."
+    """Additive (Bahdanau) scores of decoder outputs against encoder outputs; padding gets zero weight.
+
+    The scores need a (bs, tl, sl, na) intermediate; it is computed `max_elems` elements at a
+    time over the target, and in training each chunk is recomputed in the backward pass
+    (checkpointing) rather than kept, so memory stays bounded by a chunk, not by tl x sl.
+    """
+    max_elems = 1 << 23  # elements of one chunk's (bs, chunk, sl, na) intermediate (32 MB in float32)
 
     def __init__(self, q_sz: int, k_sz: int, na: int):
         super().__init__()
@@ -53,9 +80,24 @@ class AdditiveAttention(nn.Module):
         "Project encoder outputs once per source: (bs, sl, k_sz) -> (bs, sl, na)."
         return self.k(enc_out)
 
+    def _scores(self, q, keys):
+        "Projected queries q (bs, n, na), keys (bs, sl, na) -> scores (bs, n, sl)."
+        return self.v(torch.tanh(q[:, :, None] + keys[:, None])).squeeze(-1)  # via (bs, n, sl, na)
+
+    def scores(self, qry, keys):
+        "qry (bs, tl, q_sz), keys (bs, sl, na) -> scores (bs, tl, sl), in chunks over tl (see the class)."
+        q = self.q(qry)                                                         # (bs, tl, na)
+        bs, tl, na = q.shape
+        n = max(1, self.max_elems // max(bs * keys.size(1) * na, 1))            # target positions a chunk
+        if n >= tl: return self._scores(q, keys)
+        grad = torch.is_grad_enabled() and (q.requires_grad or keys.requires_grad)
+        parts = [checkpoint(self._scores, q[:, i:i + n], keys, use_reentrant=False) if grad
+                 else self._scores(q[:, i:i + n], keys) for i in range(0, tl, n)]
+        return torch.cat(parts, 1)
+
     def forward(self, qry, keys, enc_out, mask):
         "qry (bs, tl, q_sz), keys (bs, sl, na), mask (bs, sl) True at real tokens -> ctx (bs, tl, k_sz), wgts (bs, tl, sl)."
-        scores = self.v(torch.tanh(self.q(qry)[:, :, None] + keys[:, None])).squeeze(-1)  # (bs, tl, sl)
+        scores = self.scores(qry, keys)                                         # (bs, tl, sl)
         wgts = F.softmax(scores.masked_fill(~mask[:, None], float("-inf")), dim=-1)
         return wgts @ enc_out, wgts
 
@@ -164,3 +206,15 @@ def get_seq2seq_model(cfg: ModelConfig, emb_enc: nn.Embedding, emb_dec: nn.Embed
         if e.embedding_dim != cfg.emb_size:
             raise ValueError(f"embedding size {e.embedding_dim} != emb_size {cfg.emb_size}")
     return Seq2SeqRNN(emb_enc, emb_dec, cfg, bos_idx, eos_idx, pad_idx)
+
+
+def build_model(cfg: ModelConfig, src_itos, tgt_itos, bos_idx: int = 2, eos_idx: int = 3,
+                pad_idx: int = 1) -> Seq2SeqRNN:
+    """The one builder from a config and vocabularies: embeddings of the right sizes, then the model.
+
+    Used to rebuild a saved model (seq2seq/modelfile.py) before its state dict is loaded, so every
+    parameter and persistent buffer the config implies must be created here.
+    """
+    emb_enc = nn.Embedding(len(src_itos), cfg.emb_size, padding_idx=pad_idx)
+    emb_dec = nn.Embedding(len(tgt_itos), cfg.emb_size, padding_idx=pad_idx)
+    return get_seq2seq_model(cfg, emb_enc, emb_dec, bos_idx=bos_idx, eos_idx=eos_idx, pad_idx=pad_idx)

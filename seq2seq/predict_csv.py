@@ -1,9 +1,9 @@
 """Decode a whole CSV with a trained model, in chunks, writing as it goes (scripts/predict.py).
 
-Memory stays flat in the number of rows; every input column and the row order are kept; the
-output is written to a temporary file renamed at the end, so an interrupted run leaves no OUT.
+Memory stays flat in the number of rows; every input column, header, the delimiter and the row
+order are kept, and every cell is quoted so any text survives (see seq2seq/csvio.py); the output
+is written to a temporary file renamed at the end, so an interrupted run leaves no OUT.
 """
-import csv
 import json
 import os
 from pathlib import Path
@@ -14,6 +14,7 @@ import pandas as pd
 from . import compat  # noqa: F401  (before fastai)
 from fastprogress.fastprogress import progress_bar
 
+from .csvio import QUOTING, SEPARATORS, check_header, pick_sep, read_header, scan_rows, sep_name
 from .data import DataError
 from .decode import DecodeConfig, decode_config
 from .metrics import text_metrics
@@ -32,56 +33,65 @@ def check_output(out) -> Path:
     return out
 
 
-def _read_chunks(path: Path, src: str, chunk_rows: int):
-    "Read `path` in chunks of strings; clear errors for a missing column, an empty or non-UTF-8 file."
+def _inspect(path: Path, src: str, ref: Optional[str], sep: Optional[str], added: list, overwrite: bool):
+    """(delimiter, header, data rows) of the input, after every check that needs no decoding:
+    the file, its encoding, its delimiter and header, NUL bytes, and the columns to add."""
     if not path.is_file(): raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows,
-                             encoding="utf-8")
-        for i, chunk in enumerate(reader):
-            if src not in chunk.columns:
-                raise DataError(f"{path}: no column {src!r}; the file has "
-                                f"{', '.join(map(repr, map(str, chunk.columns)))}")
-            yield chunk
+        sep = pick_sep(path, [src], sep)
+        header = read_header(path, sep)
+        if not header: raise DataError(f"{path}: the file has no header or rows")
+        if src not in header:
+            raise DataError(f"{path}: no column {src!r}; the file has {', '.join(map(repr, header))} (read with "
+                            f"{sep_name(sep)} as the delimiter, also tried {', '.join(map(sep_name, SEPARATORS[1:]))}; "
+                            "give --sep or --src)")
+        check_header(path, header, sep)
+        rows = scan_rows(path, sep)
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 (byte {e.start}: {e.reason}); re-save it as UTF-8") from e
-    except pd.errors.EmptyDataError as e:
-        raise DataError(f"{path}: the file has no header or rows") from e
+    if ref is not None and ref not in header: raise DataError(f"{path}: no reference column {ref!r}")
+    for c in added:
+        if c in (src, ref): raise DataError(f"--pred-col {c!r} is the source or reference column; pick another name")
+        if c in header and not overwrite:
+            raise DataError(f"{path}: already has a column {c!r}; give another --pred-col or --overwrite-column")
+    return sep, header, rows
 
 
-def _count_rows(path: Path) -> Optional[int]:
-    "Data rows in a CSV (for the progress bar); None when it cannot be read as such."
+def _chunks(path: Path, sep: str, header: list, chunk_rows: int):
+    "Read `path` in chunks of strings, with the header exactly as read (see seq2seq/csvio.py)."
     try:
-        with open(path, newline="", encoding="utf-8") as f: return max(sum(1 for _ in csv.reader(f)) - 1, 0)
-    except (OSError, UnicodeDecodeError, csv.Error):  # _read_chunks says what is wrong
-        return None
+        yield from pd.read_csv(path, sep=sep, names=header, header=0, dtype=str, keep_default_na=False,
+                               na_values=[""], chunksize=chunk_rows, encoding="utf-8")
+    except pd.errors.ParserError as e:
+        raise DataError(f"{path}: not a valid CSV with {sep_name(sep)} as the delimiter ({e})") from e
 
 
 def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: Optional[str] = None,
                 pred_col: str = "prediction", ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0,
-                log=print, **options) -> dict:
+                sep: Optional[str] = None, overwrite_column: bool = False, log=print, **options) -> dict:
     """Write `out`: `csv_in` plus a `pred_col` column (and `{pred_col}_nbest` with n_best > 1).
 
     Decoding follows `cfg` (a `DecodeConfig`), with `options` (its field names) replacing its fields.
 
-    With `ref` (a column of references) also writes `out.metrics.json` and returns the metrics:
-    BLEU, chrF, exact match, span P/R/F1 (micro and per type) and faithfulness.
+    The input's delimiter (`sep`, else detected from the header: comma, semicolon, tab or pipe)
+    and headers are kept; every cell is quoted, so any text survives. An input that already has
+    `pred_col` is refused unless `overwrite_column`. With `ref` (a column of references) also
+    writes `out.metrics.json` and returns the metrics: BLEU, chrF, exact match, span P/R/F1
+    (micro and per type) and faithfulness.
     """
     cfg = decode_config(cfg, **options)
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
-    total = _count_rows(csv_in)
+    added = [pred_col] + ([f"{pred_col}_nbest"] if cfg.n_best > 1 else [])
+    sep, header, total = _inspect(csv_in, src, ref, sep, added, overwrite_column)
+    if total == 0: raise DataError(f"{csv_in}: no rows")
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
-        chunks = _read_chunks(csv_in, src, chunk_rows)
-        # no bar when the rows cannot be counted: fastprogress would call len() on the generator
-        pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
-        for i, chunk in enumerate(pb):
-            if ref is not None and ref not in chunk.columns:
-                raise DataError(f"{csv_in}: no reference column {ref!r}")
+        chunks = _chunks(csv_in, sep, header, chunk_rows)
+        for i, chunk in enumerate(progress_bar(chunks, total=-(-total // chunk_rows))):
             _predict_chunk(learn, chunk, src, pred_col, cfg)
-            chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+            chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False, sep=sep, quoting=QUOTING)
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
     log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")

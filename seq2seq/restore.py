@@ -3,15 +3,19 @@
 In faithful mode (the default) the decoder may only re-emit the source with well-formed tag
 markers (see `decode.FaithfulConstraint`), and the output string is assembled from the
 *source string*: markers are inserted at the offsets of the source tokens they stand between.
-So words the model never saw (`xxunk`) come back exactly and, for every decoder,
-`strip_tags(restore(text)) == text`. For the reverse task (annotated -> plain) the faithful
+So words the model never saw (`xxunk`) come back exactly and, for every decoder and every
+string, `strip_tags(restore(text)) == text`: the source is escaped first (`tags.escape_text`),
+so text that looks like a marker (`{{DATE}}`, `}}`) is text, written escaped in the output. For the reverse task (annotated -> plain) the faithful
 output is the source with its markers removed. Without faithful mode the model generates
 freely and its tokens are detokenized.
 
 There is no fixed limit on the source length: `max_len` defaults to a multiple of each
-source's own length (and faithful decoding always gets the steps it needs to finish).
+source's own length (and faithful decoding always gets the steps it needs to finish); a text
+of more than `max_tokens` tokens is decoded in windows (seq2seq/windows.py), faithfully.
 """
 import math
+from dataclasses import replace
+from functools import partial
 from typing import List, NamedTuple, Optional, Sequence
 
 import torch
@@ -21,8 +25,9 @@ from fastai.text.transform import BOS, EOS, PAD
 from fastprogress.fastprogress import progress_bar
 
 from .decode import DECODERS, DecodeConfig, FaithfulConstraint, decode_config, generate
-from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
+from .tags import close_marker, escape_text, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
+from .windows import count_tokens, restore_windowed
 
 __all__ = ["restore_texts", "assemble_faithful", "faithful_spans", "ScoredSpan", "token_ids",
            "DECODERS"]  # DECODERS: decode's, re-exported
@@ -139,6 +144,11 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
+    if c.max_tokens is not None and any(count_tokens(t) > c.max_tokens for t in texts):  # see seq2seq/windows.py
+        again = partial(restore_texts, learn, cfg=replace(c, max_tokens=None), progress=progress)
+        return restore_windowed(again, texts, c.max_tokens, c.n_best, with_scores)
+    # a plain source is escaped first, so marker-like text in it is text (tags.escape_text)
+    srcs = texts if strip_task else [escape_text(t) for t in texts]
     todo = sorted((i for i, t in enumerate(texts) if t.strip()), key=lambda i: len(texts[i]))
     # a blank text has nothing to tag: faithful output is the text itself, free output is empty
     res = [[(t if c.faithful else "", 0.0)] for t in texts]
@@ -147,7 +157,7 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     dev = next(model.parameters()).device
     batches = [todo[i:i + c.bs] for i in range(0, len(todo), c.bs)]
     for b in (progress_bar(batches) if progress and batches else batches):
-        _decode_batch(learn, texts, b, c, o2c, strip_task, dev, res, spans)
+        _decode_batch(learn, srcs, b, c, o2c, strip_task, dev, res, spans)
     if with_spans: return [(r[0][0], sp) for r, sp in zip(res, spans)]
     if with_scores or c.n_best > 1: return res
     return [r[0][0] for r in res]

@@ -5,14 +5,22 @@ non-empty, never nest, and each open marker is closed by the close of the same t
 the next open. A `{{` or `}}` that is not part of a valid marker is a stray brace; single
 braces `{` `}` are ordinary text. Offsets in a `Span` refer to the plain text (markers
 removed); offsets in a `TagError` message refer to the annotated text that was checked.
+
+Escape: plain text may hold anything, `{{DATE}}` and `}}` included. In annotated text a run of
+equal braces is written with a backslash between each two (`{{` -> `{\{`, `}}}` -> `}\}\}`), and
+backslashes that already stand between two equal braces get one more (`{\{` -> `{\\{`). So
+annotated text never holds marker-like text of the plain text, and `strip_tags`/`parse` undo the
+escape: `strip_tags(annotate(plain, spans)) == plain` for every string. Text without `{{`, `}}`
+or a backslash between equal braces is unchanged (see `escape_text`, `unescape_text`).
 """
+import bisect
 import re
 from typing import Iterable, NamedTuple
 from .errors import TagError
 
 __all__ = ['MARKER_RE', 'Span', 'TagError', 'is_marker', 'is_open', 'is_close', 'marker_type',
            'open_marker', 'close_marker', 'parse', 'strip_tags', 'spans', 'validate', 'annotate',
-           'check_column', 'tag_types']
+           'check_column', 'tag_types', 'escape_text', 'unescape_text']
 
 _TYPE = r'[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_-]+)?'
 _TYPE_RE = re.compile(_TYPE)
@@ -21,6 +29,35 @@ MARKER_RE = re.compile(r'\{\{(?P<close>/?)(?P<type>' + _TYPE + r')\}\}')
 # marker (as in `{{{DATE}}`) is a lone `{` of text plus that marker, not a stray, so it is
 # skipped here and the marker is found one character later, exactly as `MARKER_RE` finds it.
 _SCAN_RE = re.compile(MARKER_RE.pattern + r'|(?P<stray>\{\{(?!\{/?' + _TYPE + r'\}\})|\}\})')
+
+
+# The escape: a zero-width gap between two equal braces, holding only backslashes, gets one more
+# backslash (escape) or loses one (unescape). Gaps are the same before and after, so they invert.
+_ESC_RE = [re.compile(r'(?<=\{)(?=\\*\{)'), re.compile(r'(?<=\})(?=\\*\})')]
+_UNESC_RE = re.compile(r'(?<=\{)\\(?=\\*\{)|(?<=\})\\(?=\\*\})')
+
+
+def escape_text(text: str) -> str:
+    "Plain text as it is written in annotated text: no run of equal braces left (see module docstring)."
+    for r in _ESC_RE: text = r.sub('\\\\', text)
+    return text
+
+
+def unescape_text(text: str) -> str:
+    "Inverse of `escape_text`: the plain text of annotated text whose markers are removed."
+    return _UNESC_RE.sub('', text)
+
+
+def _unescape_map(text: str):
+    "`unescape_text(text)` and a function from offsets in `text` to offsets in the result."
+    cut = [m.start() for m in _UNESC_RE.finditer(text)]
+    return _UNESC_RE.sub('', text), lambda k: k - bisect.bisect_left(cut, k)
+
+
+def _escape_map(text: str):
+    "`escape_text(text)` and a function from offsets in `text` to offsets in the result."
+    ins = sorted(m.start() for r in _ESC_RE for m in r.finditer(text))
+    return escape_text(text), lambda k: k + bisect.bisect_left(ins, k)
 
 
 class Span(NamedTuple):
@@ -103,12 +140,13 @@ def parse(text: str) -> tuple[str, list[Span]]:
         op = None
     if op is not None: raise TagError(f'unclosed {op[0][0]} opened at char {op[0].start()}', op[0].start())
     parts.append(text[pos:])
-    return ''.join(parts), res
+    plain, at = _unescape_map(''.join(parts))
+    return plain, [Span(at(s), at(e), t) for s, e, t in res]
 
 
 def strip_tags(text: str) -> str:
-    "Remove every valid marker from `text`, without validating (safe on raw model output)."
-    return MARKER_RE.sub('', text)
+    "Remove every valid marker from `text` and undo the escape, without validating (safe on raw model output)."
+    return unescape_text(MARKER_RE.sub('', text))
 
 
 def spans(text: str) -> list[Span]:
@@ -125,18 +163,19 @@ def annotate(plain: str, spans: Iterable[Span]) -> str:
     """Write `spans` into `plain` as inline markers; the inverse of `parse`.
 
     Spans are sorted first; adjacent spans are fine. Raises `TagError` on an empty,
-    out-of-range or overlapping span, or an invalid type. `plain` itself is not checked:
-    if it contains `{{`, `}}` or marker-like text, `parse` of the result will not give it back.
+    out-of-range or overlapping span, or an invalid type. `plain` may hold anything: `{{`, `}}`
+    and marker-like text are escaped (see the module docstring), so `parse` gives it back.
     """
     parts, pos = [], 0
+    esc, at = _escape_map(plain)
     for sp in sorted(Span(*o) for o in spans):
         s, e, t = sp
         if not 0 <= s <= e <= len(plain): raise TagError(f'span {sp} out of range for text of length {len(plain)}', s)
         if s == e: raise TagError(f'empty span {sp}', s)
         if s < pos: raise TagError(f'span {sp} overlaps the previous span ending at char {pos}', s)
-        parts += [plain[pos:s], open_marker(t), plain[s:e], close_marker(t)]
+        parts += [esc[at(pos):at(s)], open_marker(t), esc[at(s):at(e)], close_marker(t)]
         pos = e
-    parts.append(plain[pos:])
+    parts.append(esc[at(pos):])
     return ''.join(parts)
 
 

@@ -21,7 +21,8 @@ OUTPUTS = {
     "best.pth": "weights of the best epoch by --monitor (the ones exported)",
     "last.pth": "everything needed to --resume after the last finished epoch",
     "metrics.json": "the exported epoch's validation figures",
-    "export.pkl": "the trained model (seq2seq-predict --model, learner.load_seq2seq)",
+    "model.safetensors": "the trained model, safe to share (seq2seq-predict --model, learner.load_seq2seq)",
+    "export.pkl": "the same model as a pickle for fastai's load_learner (loading it can run code: trusted use only)",
     "cache/": "fastText embeddings, so that a rerun skips that work",
 }
 
@@ -80,6 +81,8 @@ class TrainConfig:
     resume: Optional[str] = option(None, "continue the interrupted run in DIR from its last epoch (DIR/last.pth); "
                                          "give the same data and model options; DIR is also the output folder",
                                    metavar="DIR")
+    skip_bad_rows: bool = option(False, "train on the rows whose columns agree (the annotated text without its tags "
+                                        "is the plain one) and count the others, instead of stopping at them")
 
     def __post_init__(self):
         ints = [(n, getattr(self, n)) for n in ("epochs", "bs", "threads", "patience")]

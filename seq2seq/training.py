@@ -19,7 +19,8 @@ from .data import read_pairs, seq2seq_data
 from .distributed import (broadcast_from_main, distributed_training, is_main_process, main_first,
                           main_only, single_process)
 from .device import maybe_fp16, pick_device, set_threads, use_device
-from .learner import export_learner, seq2seq_learner
+from .learner import export_learner, export_safe, seq2seq_learner
+from .modelfile import MODEL_FILE
 from .checkpoint import monitor_callbacks, read_checkpoint, resume
 from .history import JsonlLogger, check_monitor
 from .train_config import OUTPUTS, TrainConfig
@@ -62,10 +63,27 @@ def train(cfg: TrainConfig, log=print) -> dict:
     """
     dev = pick_device(cfg.device)  # fail fast, before any work
     set_threads(cfg.threads)
+    created = not Path(cfg.out).exists()
     out = check_writable(cfg.out)
+    try:
+        return _train(cfg, out, dev, log)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: do not leave an empty folder behind
+        if created: _remove_if_empty(out)
+        raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    "Remove `folder` if it holds no file (empty sub-folders, e.g. cache/, go with it)."
+    if any(p.is_file() for p in folder.rglob("*")): return
+    for p in sorted(folder.rglob("*"), key=lambda q: -len(q.parts)): p.rmdir()
+    folder.rmdir()
+
+
+def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
+    "The body of `train`, in `out` (created and writable)."
     main, log = is_main_process(), main_only(log)  # in multi-process training only rank 0 writes files and logs
     ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
-    pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt)
+    pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt, skip_bad_rows=cfg.skip_bad_rows)
     data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
                                    seed=cfg.seed, bs=cfg.bs), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
@@ -88,7 +106,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         rows = next(cb.rows for cb in cbs if isinstance(cb, JsonlLogger))
     res = final_metrics(learn, rows, lr, out)
     if not main: return res  # the same values as rank 0's; it writes the files
-    export_learner(learn, out / "export.pkl")
+    export_safe(learn, out / MODEL_FILE)  # the file to share: loading it runs no code
+    export_learner(learn, out / "export.pkl")  # for fastai's load_learner (a pickle: trusted use only)
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(res, indent=2)))
     return res
 

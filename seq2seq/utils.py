@@ -4,11 +4,12 @@
 import contextlib
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["seed_everything", "temp_beside", "atomic_write", "save_png"]
+__all__ = ["seed_everything", "temp_beside", "atomic_write", "remove_stale_temps", "save_png"]
 
 
 def seed_everything(seed: int) -> None:
@@ -27,13 +28,47 @@ def _umask() -> int:
     return mask
 
 
+def _alive(pid: int) -> bool:
+    "True if process `pid` exists (also when it belongs to another user)."
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path) -> list:
+    """Remove the temporary files of `path` (`.NAME-PID-XXXX.tmp`, see `temp_beside`) left by a
+    process that no longer runs (killed with -9, power cut); those of live processes stay.
+    Returns the paths removed."""
+    path = Path(path)
+    pat = re.compile(re.escape(f".{path.name}-") + r"(\d+)-[^/]*\.tmp")
+    gone = []
+    for p in path.parent.glob(f".{_glob_escape(path.name)}-*.tmp"):
+        m = pat.fullmatch(p.name)
+        if m and not _alive(int(m[1])):
+            with contextlib.suppress(FileNotFoundError): p.unlink()
+            gone.append(p)
+    return gone
+
+
+def _glob_escape(name: str) -> str:
+    "`name` with glob's special characters made literal."
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
 @contextlib.contextmanager
 def temp_beside(path) -> Iterator[Path]:
     """Yield a temporary path in `path`'s folder; on success flush it to disk and rename it onto
-    `path`, on any error remove it. A crash at any moment leaves the old file or the new one,
-    never half of one. The file gets the usual permissions (0666 less the umask)."""
+    `path`, on any error (SIGINT and SIGTERM included, see cli.run) remove it. A crash at any
+    moment leaves the old file or the new one, never half of one; a temp file a killed process
+    left (kill -9) is removed by the next write of the same `path`. The file gets the usual
+    permissions (0666 less the umask)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-{os.getpid()}-", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)

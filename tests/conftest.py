@@ -29,7 +29,8 @@ def one_thread():
 def tiny_model(tmp_path_factory):
     """A small model trained for a few epochs on 240 sample rows, exported; shared by the tests.
 
-    Returns the path of its export.pkl (the folder also holds valid.csv and the other outputs).
+    Returns the path of its model.safetensors (the folder also holds export.pkl, valid.csv and the
+    other outputs).
     """
     from seq2seq.model import ModelConfig
     from seq2seq.training import TrainConfig, train
@@ -41,4 +42,4 @@ def tiny_model(tmp_path_factory):
     seed_everything(0)
     train(TrainConfig(csv=str(csv), out=str(out), epochs=4, lr=1e-2, bs=32, decode_limit=32,
                       model=ModelConfig(emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
-    return out / "export.pkl"
+    return out / "model.safetensors"

@@ -445,3 +445,12 @@ def test_wikigold_conll(corpora):
     same = sum((pairs(detok) & pairs(ref)).values()) / len(ref)
     print(f'WikiGold: {same:.1%} of wikigold.csv rows identical with detokenize ({len(detok)} rows vs {len(ref)})')
     assert len(df) == len(ref) and same > 0.97
+
+
+def test_a_single_bad_file_gives_the_reason(tmp_path, capsys):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<root><TEXT>unclosed")
+    assert run(main, [str(bad), "-f", "i2b2", "-o", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 failed: bad: not well-formed XML" in err[0], err
+    assert not (tmp_path / "out.csv").exists()

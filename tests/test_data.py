@@ -28,10 +28,10 @@ def one_line(e) -> str:
 # --- read_pairs ------------------------------------------------------------------------------
 
 def test_read_pairs_csv_and_frame(tmp_path):
-    p = write(tmp_path, HEAD + 'Seen on 3/4.,Seen on {{DATE}}3/4{{/DATE}}.\n"a, b",a{{X}}b{{/X}}\n')
+    p = write(tmp_path, HEAD + 'Seen on 3/4.,Seen on {{DATE}}3/4{{/DATE}}.\n"a, b","a, {{X}}b{{/X}}"\n')
     df = read_pairs(p)
     assert df.orig_text.tolist() == ['Seen on 3/4.', 'a, b']
-    assert df.annotated_text.tolist() == ['Seen on {{DATE}}3/4{{/DATE}}.', 'a{{X}}b{{/X}}']
+    assert df.annotated_text.tolist() == ['Seen on {{DATE}}3/4{{/DATE}}.', 'a, {{X}}b{{/X}}']
     assert df.attrs['dropped'] == 0
     same = read_pairs(pd.DataFrame({'orig_text': ['x'], 'annotated_text': ['{{A}}x{{/A}}']}))
     assert same.annotated_text.tolist() == ['{{A}}x{{/A}}']
@@ -43,9 +43,9 @@ def test_read_pairs_other_columns(tmp_path):
 
 
 def test_strings_stay_strings(tmp_path):
-    p = write(tmp_path, HEAD + '007,007\nNA,NA\nnan,null\n')
+    p = write(tmp_path, HEAD + '007,007\nNA,NA\nnan,nan\nnull,null\n')
     df = read_pairs(p)
-    assert df.orig_text.tolist() == ['007', 'NA', 'nan']  # no numbers, no NA guessing
+    assert df.orig_text.tolist() == ['007', 'NA', 'nan', 'null']  # no numbers, no NA guessing
     assert df.attrs['dropped'] == 0
 
 
@@ -255,3 +255,25 @@ def test_one_row_validation_set(pairs):
         assert len(data.valid_ds) == 1 and len(data.valid_idx) == 1
         (src, tgt_in), tgt_out = next(iter(data.valid_dl))
         assert src.size(0) == 1 and tgt_in[0, 0] == data.train_ds.y.vocab.stoi['xxbos']
+
+
+# --- pairs whose columns disagree -----------------------------------------------------------
+
+def test_a_pair_whose_columns_disagree_is_refused_or_skipped(tmp_path, capsys):
+    rows = [('Smith', '{{NAME}}Smith{{/NAME}}'), ('Smith', '{{NAME}}Smyth{{/NAME}}'), ('', 'x'),
+            ('a {{b', 'a {\\{b'), ('on 3/4', 'on {{DATE}}3/5{{/DATE}}')]
+    p = tmp_path / 'pairs.csv'
+    pd.DataFrame(rows, columns=['orig_text', 'annotated_text']).to_csv(p, index=False)
+    with pytest.raises(DataError, match=r"2 row\(s\) whose 'annotated_text' without its tags is not 'orig_text': "
+                                        r"row 2 at char 2 \('ith' vs 'yth'\); row 5 at char 5 \('4' vs '5'\); "
+                                        r"fix them or pass --skip-bad-rows"):
+        read_pairs(p)
+    df = read_pairs(p, skip_bad_rows=True)
+    assert df.orig_text.tolist() == ['Smith', 'a {{b'] and df.attrs['bad'] == 2 and df.attrs['dropped'] == 1
+    assert "skipped 2 row(s) whose 'orig_text' and 'annotated_text' disagree" in capsys.readouterr().out
+
+
+def test_the_strip_task_checks_the_source_side(tmp_path):
+    df = pd.DataFrame({'a': ['{{NAME}}Smith{{/NAME}} x', '{{NAME}}Smith{{/NAME}}'], 'b': ['Smith x', 'Smyth']})
+    with pytest.raises(DataError, match="1 row.s. whose 'a' without its tags is not 'b': row 2"):
+        read_pairs(df, src='a', tgt='b')

@@ -223,3 +223,59 @@ def test_short_training_lowers_loss(tmp_path):
     assert names[:4] == ['token_acc', 'bleu', 'chrf', 'span_f1'] and len(learn.recorder.metrics) == 3
     assert all(0 <= float(v) <= (1 if k in ('token_acc', 'span_f1') else 100)
                for k, v in zip(names, learn.recorder.metrics[-1]))
+
+
+# ---------------------------------------------------------------- attention memory is bounded
+
+def test_chunked_attention_equals_the_whole_and_its_gradients(monkeypatch):
+    from seq2seq.model import AdditiveAttention
+    torch.manual_seed(0)
+    att = AdditiveAttention(6, 5, 4)
+    qry, enc = torch.randn(3, 7, 6, requires_grad=True), torch.randn(3, 9, 5, requires_grad=True)
+    mask = torch.ones(3, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+
+    def run():
+        ctx, w = att(qry, att.keys(enc), enc, mask)
+        (ctx.sum() + (w ** 2).sum()).backward()
+        res = [ctx.detach(), w.detach(), qry.grad.clone(), enc.grad.clone(), att.q.weight.grad.clone()]
+        qry.grad = enc.grad = None
+        att.zero_grad()
+        return res
+    whole = run()
+    monkeypatch.setattr(AdditiveAttention, "max_elems", 3 * 9 * 4 * 2)  # two target positions a chunk
+    for a, b in zip(whole, run()): assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_attention_never_builds_the_whole_4d_tensor(monkeypatch):
+    "The largest (bs, n, sl, na) intermediate is one chunk, however long the target."
+    from seq2seq.model import AdditiveAttention
+    att, sizes = AdditiveAttention(8, 8, 16), []
+    orig = AdditiveAttention._scores
+
+    def spy(self, q, keys):
+        sizes.append(q.size(0) * q.size(1) * keys.size(1) * q.size(2))
+        return orig(self, q, keys)
+    monkeypatch.setattr(AdditiveAttention, "_scores", spy)
+    monkeypatch.setattr(AdditiveAttention, "max_elems", 10_000)
+    enc = torch.randn(2, 50, 8)
+    att(torch.randn(2, 400, 8), att.keys(enc), enc, torch.ones(2, 50, dtype=torch.bool))[0].sum().backward()
+    assert len(sizes) >= 40 and max(sizes) <= 10_000  # 2 x 400 x 50 x 16 = 640,000 without chunks
+
+
+def test_one_attention_pass_stays_far_below_the_whole_4d_tensor():
+    "64 x 270 x 250 x 256 floats are 4.4 GB; a training pass of chunked attention peaks far below."
+    import subprocess
+    import sys
+    code = ("import resource, torch; torch.set_num_threads(1);"
+            "from seq2seq.model import AdditiveAttention as A;"
+            "a = A(300, 512, 256); q = torch.randn(64, 270, 300, requires_grad=True);"
+            "e = torch.randn(64, 250, 512, requires_grad=True); m = torch.ones(64, 250, dtype=torch.bool);"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+            "a(q, a.keys(e), e, m)[0].sum().backward();"
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600,
+                         env={"PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip().splitlines()[-1]) < 1500  # MB above the imports (measured: ~450)

@@ -104,7 +104,7 @@ def test_free_mode_output_is_scored_as_unfaithful(predict, tiny_model, csv, tmp_
 @pytest.fixture(scope="module")
 def other_version(tiny_model, tmp_path_factory):
     "An export whose format_version is not this tool's."
-    learn = load_seq2seq(tiny_model)
+    learn = load_seq2seq(tiny_model.parent / "export.pkl", trust=True)
     learn.model.meta["format_version"] = 999
     return export_learner(learn, tmp_path_factory.mktemp("v999") / "export.pkl")
 
@@ -115,8 +115,8 @@ def _bad_models(tmp_path, other_version):
     dump.write_bytes(pickle.dumps({"model": "not one", "format_version": 1}))
     return {"missing": (tmp_path / "nope" / "export.pkl", "no such model file"),
             "random bytes": (junk, "not a model exported by this tool"),
-            "other pickle": (dump, "not a model exported by this tool"),
-            "format 999": (other_version, "format 999")}
+            "other pickle": (dump, "a pickle-based model file, refused"),
+            "format 999 untrusted": (other_version, "a pickle-based model file, refused")}
 
 
 def _fails(argv, capsys, out: Path, match: str):
@@ -131,6 +131,13 @@ def test_bad_model_files(tiny_model, csv, tmp_path, other_version, capsys):
     out = tmp_path / "out.csv"
     for name, (model, match) in _bad_models(tmp_path, other_version).items():
         _fails(["--model", str(model), "--csv", str(csv), "--out", str(out)], capsys, out, match)
+    # trusted, a pickle is read: then its contents are checked (one line of warning, one of error)
+    for model, match in [(tmp_path / "dict.pkl", "not a model exported by this tool"), (other_version, "format 999")]:
+        assert run(_script("scripts/predict.py").main, ["--model", str(model), "--csv", str(csv), "--out", str(out),
+                                                         "--trust-model-file"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 2 and err[0].startswith("warning: loading a pickle") and match in err[1], err
+        assert not out.exists()
 
 
 def test_bad_csv(tiny_model, csv, tmp_path, capsys):

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from seq2seq.decode import generate
 from seq2seq.learner import load_seq2seq
 from seq2seq.restore import DECODERS, assemble_faithful
-from seq2seq.tags import MARKER_RE, is_marker, strip_tags, validate
+from seq2seq.tags import MARKER_RE, is_marker, parse, strip_tags, validate
 from seq2seq.tokenizer import detokenize, pieces, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,32 @@ def test_faithful_on_arbitrary_unicode(learn, texts, decoder):
     for t, o in zip(texts, learn.restore(texts, decoder=decoder, **SAMPLING)):
         assert strip_tags(o) == t
         validate(o)
+
+
+_MARKERISH = st.lists(st.sampled_from(["{", "}", "{{", "}}", ":", "/", "\\", "DATE", "/DATE", "NAME:DOC", "x",
+                                        "Smith", "3", " ", "\n", "\t", "\r", "\x0b", "\x00", "\u200b", "é",
+                                        "xxbos", "xxunk", "xxjn", "xxsp", "xxmaj", "xxpad", "xxeos", "xxfake", "."]),
+                      min_size=1, max_size=25).map("".join).filter(str.strip)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_MARKERISH | st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+                .filter(str.strip), min_size=1, max_size=6), st.sampled_from(DECODERS))
+def test_faithful_for_every_string_even_marker_like_text(learn, texts, decoder):
+    "Text that looks like markers ({{DATE}}, lone {{/DATE}}, {{{DATE}}}, stray braces) is text."
+    for t, o in zip(texts, learn.restore(texts, decoder=decoder, **SAMPLING)):
+        assert strip_tags(o) == t, (t, o)
+        validate(o)
+
+
+@pytest.mark.parametrize("text", ["{{DATE}}x{{/DATE}} seen", "a lone {{DATE}} here", "{{/DATE}} Dr. Smith",
+                                  "{{x}} and {{{DATE}}} on 3/4", "stray {{ and }} braces"])
+def test_marker_like_source_text_is_never_read_as_markers(learn, text):
+    for d in DECODERS:
+        out = learn.predict(text, decoder=d, **SAMPLING)
+        plain, spans = parse(out)
+        assert plain == text and strip_tags(out) == text
+        assert len(MARKER_RE.findall(out)) == 2 * len(spans)  # every marker found is one the model placed
 
 
 def test_unseen_words_come_back_exactly(learn):

@@ -68,7 +68,7 @@ def test_parse_example():
     # single braces are ordinary text, also right next to markers
     ('a {b} {{DATE}}{x}{{/DATE}} }', 'a {b} {x} }', [Span(6, 9, 'DATE')]),
     ('{{{DATE}}1{{/DATE}}}', '{1}', [Span(1, 2, 'DATE')]),
-    ('x{{{DATE}}{{{/DATE}}}', 'x{{}', [Span(2, 3, 'DATE')]),
+    ('x{{{DATE}}\\{{{/DATE}}}', 'x{{}', [Span(2, 3, 'DATE')]),  # `{{` of the text is escaped (`{\{`)
     ('{{ID:MEDICALRECORD}}2569870{{/ID:MEDICALRECORD}} é\n\t', '2569870 é\n\t',
      [Span(0, 7, 'ID:MEDICALRECORD')]),
 ])
@@ -212,3 +212,28 @@ def test_real_corpora_validate_and_strip(corpora, name):
     # the corpus really is annotated, so the check above is not vacuous
     assert sum(bool(spans(r['annotated_text'])) for r in rows) > 100
     check_column((r['annotated_text'] for r in rows), 'annotated_text', name)
+
+
+# ---------------------------------------------------------------- the escape of marker-like plain text
+
+_BRACEY = st.lists(st.sampled_from(list("{}\\/:xD ATE\n") + ["{{", "}}", "{{DATE}}", "{{/DATE}}"]),
+                   max_size=20).map("".join) | st.text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BRACEY, st.data())
+def test_any_plain_text_round_trips_through_annotate(plain, data):
+    from seq2seq.tags import escape_text, unescape_text
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(plain)), max_size=6))))
+    sps = [Span(a, b, "DATE") for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    ann = annotate(plain, sps)
+    assert parse(ann) == (plain, sps)
+    assert strip_tags(ann) == plain and unescape_text(escape_text(plain)) == plain
+    assert "{{" not in escape_text(plain) and "}}" not in escape_text(plain)
+
+
+@pytest.mark.parametrize("plain, written", [("{{DATE}}", "{\\{DATE}\\}"), ("}}}", "}\\}\\}"), ("{\\{", "{\\\\{"),
+                                            ("a {b} \\ c", "a {b} \\ c")])
+def test_the_documented_escape(plain, written):
+    from seq2seq.tags import escape_text
+    assert escape_text(plain) == written and parse(written) == (plain, [])

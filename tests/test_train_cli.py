@@ -164,3 +164,17 @@ def test_a_run_with_lr_find_writes_every_file(train_main, pairs, vectors, tmp_pa
     from seq2seq.learner import load_seq2seq
     from seq2seq.tags import strip_tags
     assert strip_tags(load_seq2seq(out).predict("Seen on Feb 24.")) == "Seen on Feb 24."
+
+
+def test_a_failed_run_removes_the_out_folder_it_created(train_main, pairs, tmp_path, capsys):
+    df = pd.read_csv(pairs)
+    df.loc[3, "annotated_text"] = "{{NAME}}Smyth{{/NAME}}"  # disagrees with its source
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    out = tmp_path / "new" / "model"
+    _fails(train_main, ["--csv", str(bad)], out, capsys, "row 4 at char 0")
+    assert not out.exists() and (tmp_path / "new").is_dir()  # only what this run created goes
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    _fails(train_main, ["--csv", str(bad)], kept, capsys, "--skip-bad-rows")
+    assert kept.is_dir()  # a folder that was there stays

@@ -59,8 +59,10 @@ def main(argv=None):
     args = parse_args(argv)
     df, report = convert(args.input, args.format, mapping=args.map, lang=args.lang, unit=args.unit,
                          detokenize=args.detokenize)
-    if df.empty: raise ConvertError(f"no rows converted from {args.input} "
-                                    f"({report.docs_read} documents read, {len(report.docs_failed)} failed)")
+    if df.empty:  # name the reasons: with a single bad file, they are the whole story
+        why = "; ".join(f"{doc}: {reason}" for doc, reason in report.docs_failed[:3])
+        raise ConvertError(f"no rows converted from {args.input} ({report.docs_read} documents read, "
+                           f"{len(report.docs_failed)} failed{': ' + why if why else ''})")
     save_csv(df, args.out)
     print(report.summary())
     print(f"wrote {len(df)} rows to {args.out}")

@@ -36,7 +36,9 @@ def parser() -> argparse.ArgumentParser:
     "The command line: file options here, decoding options from `DecodeConfig`'s fields."
     p = argparse.ArgumentParser(prog="seq2seq-predict", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, help="export.pkl written by seq2seq-train (or its folder)")
+    p.add_argument("--model", required=True, help="model.safetensors written by seq2seq-train (or its folder)")
+    p.add_argument("--trust-model-file", action="store_true",
+                   help="allow a pickle-based model file (export.pkl): unpickling runs any code it holds")
     p.add_argument("--csv", help="input CSV (UTF-8, with a header); same as --input with --input-format csv")
     p.add_argument("--input", help="input: a CSV, a .txt file or folder (text), a BRAT folder or an i2b2 XML file/folder")
     p.add_argument("--input-format", choices=INPUT_FORMATS, default="csv", help="what --input holds")
@@ -45,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     _document_options(p)
     p.add_argument("--src", help="column to decode (default: the model's source column, e.g. orig_text)")
     p.add_argument("--pred-col", default="prediction", help="name of the column added")
+    p.add_argument("--overwrite-column", action="store_true", help="replace --pred-col if the input already has it")
+    p.add_argument("--sep", help="input CSV delimiter (default: detected from the header: comma, semicolon, tab or "
+                                 "pipe; 'tab' for a tab); the output uses the same")
     p.add_argument("--ref", nargs="?", const="annotations",
                    help="reference column to score against (CSV); alone, with brat/i2b2 input: their annotations")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
@@ -97,7 +102,7 @@ def _documents(a, cfg):
     red = RedactConfig(a.redact, a.mask_char, a.seed if a.seed is not None else 0)
     check_outputs(out, red.mode != "none")
     if not cfg.faithful: raise ValueError("--no-faithful: span outputs, redaction and the review page need faithful decoding")
-    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
+    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
     predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref)
 
 
@@ -110,8 +115,9 @@ def main(argv=None):
     set_threads(a.threads)
     if not _plain_csv(a): return _documents(a, cfg)
     check_output(a.out)
-    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
-    predict_csv(learn, a.input, a.out, cfg, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show)
+    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
+    predict_csv(learn, a.input, a.out, cfg, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show,
+                sep={"tab": "\t", "\\t": "\t"}.get(a.sep, a.sep), overwrite_column=a.overwrite_column)
 
 
 def console():

@@ -2,7 +2,7 @@
 
 Reads a CSV of sentence pairs, builds fastText-initialised embeddings, runs lr_find (unless
 --lr is given) and fit_one_cycle, and writes to --out the files listed at the end of this
-help (export.pkl: load it with seq2seq-predict or seq2seq.learner.load_seq2seq). With no
+help (model.safetensors: load it with seq2seq-predict or seq2seq.learner.load_seq2seq). With no
 arguments it trains on the bundled data/sample.csv.
 
 Several processes: --nproc N on one machine (N GPUs with nccl, or N CPU processes with gloo), or
@@ -54,7 +54,7 @@ def main(argv=None):
     res = run_distributed(train, cfg, nproc=launch.nproc, backend=launch.backend, seed=cfg.seed)
     if not is_main_process(): return  # under torchrun every rank runs main(); rank 0 reports
     print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float)))
-    print(f"model written to {Path(cfg.out) / 'export.pkl'}")
+    print(f"model written to {Path(cfg.out) / 'model.safetensors'} (and export.pkl for fastai's load_learner)")
 
 
 def console():

@@ -1,0 +1,120 @@
+"""The safe model file: weights as safetensors, everything else as JSON, nothing unpickled on load.
+
+One file, `model.safetensors`: its tensors are the model's complete `state_dict` (parameters and
+persistent buffers; the tied output weight is stored once), and its header's metadata holds one
+JSON document under the key `seq2seq`: the format version, `meta` (lang, src, tgt, task), the
+`ModelConfig`, the source and target vocabularies (`itos`) and the tokenizer settings. Loading
+parses that JSON, rebuilds the model with `model.build_model` and copies the tensors in: no
+Python object is ever unpickled, so a downloaded file cannot run code. `export.pkl` (a pickle
+of the whole fastai Learner) is still written for `load_learner` users; loading it needs
+`trust=True` because unpickling can run any code the file's author chose.
+"""
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from . import compat  # noqa: F401  (before fastai)
+from fastai.text.transform import Vocab
+
+from .errors import ModelFileError
+from .model import ModelConfig, build_model
+from .utils import atomic_write
+
+__all__ = ["MODEL_FILE", "SAFE_FORMAT", "ModelFileError", "save_safe", "load_safe", "is_pickle_file",
+           "TRUST_WARNING", "warn_trust", "safe_path"]
+
+MODEL_FILE = "model.safetensors"
+SAFE_FORMAT = 1  # version of the JSON document below; bump when older files can no longer be read
+_KEY = "seq2seq"
+TRUST_WARNING = "warning: loading a pickle-based model file; unpickling runs any code it holds (trusted source only)"
+
+
+def save_safe(model, src_itos, tgt_itos, path) -> Path:
+    """Write `model` (a `Seq2SeqRNN` with `.meta`) and its vocabularies to `path`, atomically."""
+    from safetensors.torch import save_model
+    doc = dict(format=SAFE_FORMAT, meta={k: v for k, v in model.meta.items() if k != "config"},
+               config=model.cfg.to_dict(), src_itos=list(src_itos), tgt_itos=list(tgt_itos),
+               tokenizer=dict(name="MarkerTokenizer", lang=model.meta["lang"]),
+               ids=dict(bos=model.bos_idx, eos=model.eos_idx, pad=model.pad_idx))
+    meta = {_KEY: json.dumps(doc, ensure_ascii=False)}
+    return atomic_write(Path(path), lambda p: save_model(model, str(p), metadata=meta))
+
+
+def is_pickle_file(path: Path) -> bool:
+    "True for a torch zip or a raw pickle (what `torch.load`/`load_learner` would unpickle)."
+    with open(path, "rb") as f: head = f.read(4)
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _read_doc(path: Path) -> dict:
+    "The JSON document of a safe model file, checked; ModelFileError if it is not one of ours."
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(str(path), framework="pt") as f: md = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: not a model exported by this tool ({e})") from e
+    if _KEY not in md: raise ModelFileError(f"{path}: a safetensors file, but not a model of this tool")
+    try:
+        doc = json.loads(md[_KEY])
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path}: its model description is not valid JSON ({e})") from e
+    if not isinstance(doc, dict) or doc.get("format") != SAFE_FORMAT:
+        raise ModelFileError(f"{path}: model file format {doc.get('format') if isinstance(doc, dict) else '?'}; "
+                             f"this version reads format {SAFE_FORMAT}")
+    missing = [k for k in ("meta", "config", "src_itos", "tgt_itos", "ids") if k not in doc]
+    if missing: raise ModelFileError(f"{path}: model description lacks {', '.join(missing)}")
+    return doc
+
+
+def _config(doc: dict, path: Path) -> ModelConfig:
+    "The ModelConfig of a description; unknown fields are a ModelFileError, not a TypeError."
+    try:
+        return ModelConfig(**doc["config"])
+    except TypeError as e:
+        raise ModelFileError(f"{path}: model config not understood by this version ({e})") from e
+
+
+def _data(src_itos, tgt_itos, path: Path):
+    "A stand-in for the DataBunch: what the Learner, restore and plots read (vocabularies, path, device)."
+    from fastai.torch_core import defaults
+    x, y = SimpleNamespace(vocab=Vocab(list(src_itos))), SimpleNamespace(vocab=Vocab(list(tgt_itos)))
+    return SimpleNamespace(path=path.parent, device=defaults.device, loss_func=None, x=x, y=y,
+                           train_ds=SimpleNamespace(x=x, y=y))
+
+
+def load_safe(path, device=None):
+    """Load a file written by `save_safe` as a `Seq2SeqLearner` ready to `restore`/`predict`.
+
+    Reads JSON and raw tensors only. Raises `ModelFileError` for anything else.
+    """
+    from functools import partial
+    from safetensors.torch import load_model
+    from .learner import Seq2SeqLearner
+    from .metrics import seq2seq_loss
+    path = Path(path)
+    doc = _read_doc(path)
+    ids = doc["ids"]
+    model = build_model(_config(doc, path), doc["src_itos"], doc["tgt_itos"], bos_idx=ids["bos"],
+                        eos_idx=ids["eos"], pad_idx=ids["pad"])
+    try:
+        load_model(model, str(path), strict=True, device="cpu")
+    except (RuntimeError, ValueError, KeyError) as e:  # shape or name mismatch with the description
+        raise ModelFileError(f"{path}: its weights do not fit its description ({e})") from e
+    model.meta = dict(doc["meta"], config=doc["config"])
+    learn = Seq2SeqLearner(_data(doc["src_itos"], doc["tgt_itos"], path), model,
+                           loss_func=partial(seq2seq_loss, pad_idx=model.pad_idx))
+    learn.model.eval()
+    if device is not None: learn.model.to(device)
+    return learn
+
+
+def warn_trust() -> None:
+    "The one-line warning printed (stderr) when a pickle-based model file is loaded with trust."
+    print(TRUST_WARNING, file=sys.stderr)
+
+
+def safe_path(path: Path) -> Path:
+    "The safe model file `path` stands for: itself, or `model.safetensors` in a folder."
+    return path / MODEL_FILE if path.is_dir() else path
+
