@@ -35,12 +35,21 @@ def parse_args(argv=None):
                                      "default: train fastText on the training text")
     p.add_argument("--epochs", type=int, default=10, help="epochs of fit_one_cycle")
     p.add_argument("--lr", type=float, help="maximum learning rate; default: the one lr_find suggests")
-    p.add_argument("--bs", type=int, default=64, help="batch size")
-    p.add_argument("--emb-size", type=int, default=300, help="embedding size (= decoder hidden size, tied weights); "
-                                                            "must match --vectors' dimension")
-    p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
-    p.add_argument("--layers", type=int, default=2, help="recurrent layers in encoder and decoder")
-    p.add_argument("--attention", action="store_true", help="bidirectional encoder + additive attention")
+    p.add_argument("--bs", type=int, default=128, help="batch size")
+    from seq2seq.model import ARCHS, OBJECTIVES, ModelConfig
+    d = ModelConfig()
+    p.add_argument("--arch", default=d.arch, choices=ARCHS,
+                   help="aligned: source-aligned decoder over an open-vocabulary source (fastText sub-words + "
+                        "word + shape); seed: plain GRU encoder-decoder; attention: BiGRU encoder + additive attention")
+    p.add_argument("--objective", default=d.objective, choices=OBJECTIVES,
+                   help="faithful: cross-entropy over the candidates faithful decoding chooses from (aligned arch); "
+                        "full: over the whole target vocabulary (needed for --no-faithful decoding)")
+    p.add_argument("--emb-size", type=int, default=d.emb_size,
+                   help="target embedding size (= decoder hidden size, tied weights); with --arch seed/attention "
+                        "also the source's, and it must match --vectors' dimension")
+    p.add_argument("--hidden", type=int, default=d.hidden, help="encoder hidden size (per direction)")
+    p.add_argument("--layers", type=int, default=d.layers, help="recurrent layers in encoder and decoder")
+    p.add_argument("--attention", action="store_true", help="the same as --arch attention")
     p.add_argument("--cell", default="gru", choices=["gru", "lstm", "mogrifier"], help="recurrent cell")
     p.add_argument("--mogrify-steps", type=int, default=5, help="rounds of mutual gating (--cell mogrifier)")
     p.add_argument("--tf-floor", type=float, default=1.0,
@@ -85,8 +94,9 @@ def main(argv=None):
     seed_everything(a.seed)
     cfg = TrainConfig(csv=a.csv, out=a.out, src=a.src, tgt=a.tgt, lang=a.lang, vectors=a.vectors,
                       epochs=a.epochs, lr=a.lr, bs=a.bs, valid_pct=a.valid_pct, seed=a.seed,
-                      model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers,
-                                        attention=a.attention, cell=a.cell, mogrify_steps=a.mogrify_steps),
+                      model=ModelConfig(arch=a.arch, objective=a.objective, emb_size=a.emb_size, hidden=a.hidden,
+                                        layers=a.layers, attention=a.attention, cell=a.cell,
+                                        mogrify_steps=a.mogrify_steps),
                       pr_force=(1.0, a.tf_floor, a.tf_epochs), device=a.device, fp16=a.fp16, threads=a.threads,
                       monitor=a.monitor, patience=a.patience, resume=a.resume)
     res = run_distributed(train, cfg, nproc=a.nproc, backend=a.backend, seed=a.seed)

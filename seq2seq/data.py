@@ -190,16 +190,19 @@ def _processors(lang: str, bos_eos: bool, max_vocab: int, min_freq: int):
 def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annotated_text", *,
                  path=".", lang: str = "en", valid_pct: float = 0.1, valid_col: Optional[str] = None,
                  seed: int = 42, bs: int = 64, max_vocab: int = 60000, min_freq: int = 2,
-                 **kwargs) -> Seq2SeqDataBunch:
+                 src_min_freq: Optional[int] = None, **kwargs) -> Seq2SeqDataBunch:
     """A `Seq2SeqDataBunch` from validated pairs (see `read_pairs`).
 
     Args:
         valid_pct, seed: seeded random split, unless `valid_col` names a boolean column.
         lang: spaCy language code for tokenization.
         max_vocab, min_freq: vocabulary limits (markers and whitespace controls are always kept).
+        src_min_freq: the source side's min_freq when not `min_freq` (1 for the aligned arch, whose
+            source vocabulary keeps every training word for its sub-word features).
     """
+    src_min = min_freq if src_min_freq is None else src_min_freq
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
-                                 processor=_processors(lang, False, max_vocab, min_freq))
+                                 processor=_processors(lang, False, max_vocab, src_min))
     valid_idx = split_indices(pairs, valid_pct, seed, valid_col)
     ll = il.split_by_idx(valid_idx).label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
                                                  processor=_processors(lang, True, max_vocab, min_freq))

@@ -14,11 +14,12 @@ from .callbacks import TeacherForcing
 from .emb import fasttext_embedding
 from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
+from .aligned import AlignedSeq2Seq, CandidateAccuracy, CandidateLoss, frequent_rows
 from .tags import is_marker
 from .utils import atomic_write
 from .errors import UserError
 
-__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "load_seq2seq", "ModelFileError",
+__all__ = ["Seq2SeqLearner", "seq2seq_learner", "build_model", "export_learner", "load_seq2seq", "ModelFileError",
            "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
@@ -69,6 +70,34 @@ def _embeddings(data, emb_size, vectors, cache_dir, epochs, seed, verbose):
     return res
 
 
+def build_model(cfg: ModelConfig, src_itos, tgt_itos) -> torch.nn.Module:
+    """A fresh model of `cfg.arch` for the two vocabularies: everything it learns (and, for the
+    aligned arch, its fastText tables) lives in its state_dict, so this plus `load_state_dict`
+    rebuilds a trained model."""
+    if cfg.arch == "aligned": return AlignedSeq2Seq(cfg, src_itos, tgt_itos)
+    stoi = {t: i for i, t in enumerate(tgt_itos)}
+    embs = [torch.nn.Embedding(len(itos), cfg.emb_size, padding_idx=1) for itos in (src_itos, tgt_itos)]
+    return get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
+
+
+def _aligned_model(data, cfg: ModelConfig, cache_dir, emb_epochs: int, restore: bool, verbose: bool):
+    "An `AlignedSeq2Seq` with fastText n-grams trained on the training sources and its word rows set."
+    from collections import Counter
+    from dataclasses import replace
+    from .emb import subword_table
+    x = data.train_ds.x
+    src_itos, counts = x.vocab.itos, Counter(i for ids in x.items for i in ids)
+    rows = frequent_rows(src_itos, {t: counts[i] for i, t in enumerate(src_itos)})
+    if not restore and cfg.objective == "faithful": cfg = replace(cfg, objective="full")  # strip task: see README
+    cfg = replace(cfg, src_words=max(rows) + 1)
+    ngrams = subword_table(_texts(x), dim=cfg.sub_dim, buckets=cfg.buckets, epochs=emb_epochs, cache_dir=cache_dir)
+    model = build_model(cfg, src_itos, data.train_ds.y.vocab.itos)
+    model.fill_features(ngrams, rows)
+    if verbose: print(f"aligned model: {len(src_itos)} source words ({cfg.src_words} with a word row), "
+                      f"{cfg.buckets} fastText n-gram rows of {cfg.sub_dim}")
+    return model, cfg
+
+
 def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = None, cache_dir=None,
                     lang: str = "en", src: str = "orig_text", tgt: str = "annotated_text",
                     pr_force: tuple = (1.0, 1.0, 5), decode_limit: int = 1000, emb_epochs: int = 10,
@@ -85,17 +114,25 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
         decode_limit: validation sentences decoded greedily per epoch for BLEU/chrF/span F1.
     """
     cfg = cfg or ModelConfig()
-    embs = _embeddings(data, cfg.emb_size, vectors, cache_dir, emb_epochs, seed, verbose)
-    stoi = data.train_ds.y.vocab.stoi
-    model = get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
     restore = any(is_marker(t) for t in data.train_ds.y.vocab.itos)
+    if cfg.arch == "aligned":
+        if vectors: raise UserError("--vectors initialises the seed and attention archs; the aligned arch trains "
+                                    "its own fastText sub-word table (leave out --vectors or pick --arch)")
+        model, cfg = _aligned_model(data, cfg, cache_dir, emb_epochs, restore, verbose)
+    else:
+        embs = _embeddings(data, cfg.emb_size, vectors, cache_dir, emb_epochs, seed, verbose)
+        stoi = data.train_ds.y.vocab.stoi
+        model = get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
     model.meta = dict(format_version=FORMAT_VERSION, version=__version__, lang=lang, src=src, tgt=tgt,
                       task="restore" if restore else "strip", config=cfg.to_dict())
-    learn = Seq2SeqLearner(data, model, loss_func=partial(seq2seq_loss, pad_idx=model.pad_idx),
+    faithful = cfg.arch == "aligned" and cfg.objective == "faithful"
+    loss = CandidateLoss(model.gold_columns()) if faithful else partial(seq2seq_loss, pad_idx=model.pad_idx)
+    learn = Seq2SeqLearner(data, model, loss_func=loss,
                            callback_fns=[partial(TeacherForcing, start=pr_force[0], floor=pr_force[1],
                                                  decay_epochs=pr_force[2])], **learn_kwargs)
     decodes = ValidDecodes(learn, limit=decode_limit)
-    learn.metrics = [TokenAccuracy(model.pad_idx)] + [
+    acc = CandidateAccuracy(model.gold_columns()) if faithful else TokenAccuracy(model.pad_idx)
+    learn.metrics = [acc] + [
         DecodedMetric(decodes, name, owner=(i == 0)) for i, name in enumerate(("bleu", "chrf", "span_f1"))]
     return learn
 

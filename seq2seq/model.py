@@ -16,19 +16,54 @@ from torch import nn
 
 from .cells import make_rnn
 
-__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model"]
+__all__ = ["ARCHS", "OBJECTIVES", "ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model"]
+
+
+ARCHS = ("aligned", "seed", "attention")
+OBJECTIVES = ("faithful", "full")
 
 
 @dataclass
 class ModelConfig:
-    "Sizes and options of a `Seq2SeqRNN` (saved with the model; `--resume` checks them)."
-    emb_size: int = 300
-    hidden: int = 256
-    layers: int = 2
+    """Architecture, sizes and options of a model (saved with it; `--resume` checks them).
+
+    arch: "aligned" (default: seq2seq/aligned.py, source-aligned decoder, open-vocabulary source),
+        "seed" (plain GRU encoder-decoder) or "attention" (bidirectional encoder + additive
+        attention; `attention=True` means the same).
+    objective: "faithful" (cross-entropy over the candidates the faithful constraint allows;
+        aligned arch only, the others always train on "full") or "full" (over the whole target
+        vocabulary, needed for free decoding).
+    emb_size: target embedding = decoder hidden size (tied output layer); hidden, layers: encoder
+        size (the aligned encoder is a BiGRU: its outputs have 2 * hidden features).
+    sub_dim, buckets: fastText sub-word vectors (aligned arch): dimension and hashing buckets kept.
+    word_dim, shape_dim: trainable word and word-shape embedding sizes (aligned arch).
+    word_drop: share of training tokens whose word embedding is replaced by the unknown word's.
+    src_words: rows of the word embedding (set by the learner from the training counts; 0: one per
+        source id).
+    """
+    arch: str = "aligned"
+    objective: str = "faithful"
+    emb_size: int = 64
+    hidden: int = 128
+    layers: int = 1
     attention: bool = False
     cell: str = "gru"
     mogrify_steps: int = 5
     drop_mult: float = 1.0
+    sub_dim: int = 64
+    buckets: int = 100_000
+    word_dim: int = 64
+    shape_dim: int = 16
+    word_drop: float = 0.1
+    src_words: int = 0
+
+    def __post_init__(self):
+        from .errors import UserError
+        if self.arch not in ARCHS: raise UserError(f"arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
+        if self.objective not in OBJECTIVES:
+            raise UserError(f"objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
+        if self.attention and self.arch == "aligned": self.arch = "attention"  # the old flag still works
+        if self.arch == "attention": self.attention = True
 
     def to_dict(self): return asdict(self)
 

@@ -39,7 +39,7 @@ class TrainConfig:
     vectors: Optional[str] = None
     epochs: int = 10
     lr: Optional[float] = None
-    bs: int = 64
+    bs: int = 128
     valid_pct: float = 0.1
     seed: int = 42
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -101,7 +101,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
     pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt)
     data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
-                                   seed=cfg.seed, bs=cfg.bs), dev)
+                                   seed=cfg.seed, bs=cfg.bs, src_min_freq=1 if cfg.model.arch == "aligned" else None), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
     log(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation pairs; "
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")
