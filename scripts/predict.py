@@ -41,11 +41,13 @@ def parse_args(argv=None):
     p.add_argument("--ref", help="reference column: score the predictions against it")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
     a = p.parse_args(argv)
     checks = [(a.beam_size >= 1, "--beam-size must be >= 1"), (a.n_best >= 1, "--n-best must be >= 1"),
               (a.top_k >= 1, "--top-k must be >= 1"), (0 < a.top_p <= 1, "--top-p must be in (0, 1]"),
               (a.temperature > 0, "--temperature must be > 0"), (a.length_penalty >= 0, "--length-penalty must be >= 0"),
               (a.max_len is None or a.max_len >= 1, "--max-len must be >= 1"), (a.bs >= 1, "--bs must be >= 1"),
+              (a.threads is None or a.threads >= 1, "--threads must be >= 1"),
               (a.decoder != "beam" or a.n_best <= a.beam_size, "--n-best must be <= --beam-size with beam search")]
     for ok, msg in checks:
         if not ok: p.error(msg)
@@ -56,6 +58,8 @@ def main(argv=None):
     a = parse_args(argv)
     from seq2seq.learner import load_seq2seq
     from seq2seq.predict_csv import check_output, predict_csv
+    from seq2seq.device import set_threads
+    set_threads(a.threads)
     check_output(a.out)
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
     predict_csv(learn, a.csv, a.out, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show,

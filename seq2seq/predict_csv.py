@@ -67,6 +67,8 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     """
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
+    stats = getattr(learn.model, "src_stats", None)  # an open-vocabulary model counts unseen source tokens
+    if stats is not None: stats.update(tokens=0, oov=0)
     total = _count_rows(csv_in)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
@@ -81,6 +83,9 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
     log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")
+    if stats is not None and stats["tokens"]:
+        log(f"{stats['oov']:,} of {stats['tokens']:,} source tokens ({stats['oov'] / stats['tokens']:.1%}) were out of "
+            "the training vocabulary (read from their sub-words and shape)")
     return _report(learn, keep, out, ref, show, log)
 
 
