@@ -1,5 +1,5 @@
 # The two commands of the README. Each works alone on a fresh clone: it creates .venv when
-# absent, installs requirements.txt into it, then runs.
+# absent, installs requirements.txt and the package (editable) into it, then runs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,9 +7,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# the package itself, editable: seq2seq-train/-predict/-convert, and scripts/*.py find it
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The defaults (--arch aligned, faithful objective) fit the demo's 10-minute budget; see README.

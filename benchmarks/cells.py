@@ -10,10 +10,10 @@ last line, one JSON object.
     python benchmarks/cells.py --epochs 5 --out benchmarks/out
 """
 import argparse
+import dataclasses
 import contextlib
 import io
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -25,9 +25,9 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))  # run as a script from any folder
 
 from seq2seq.cells import CELLS  # noqa: E402
+from seq2seq.config import add_options, from_args  # noqa: E402
 from seq2seq.data import read_pairs, seq2seq_data  # noqa: E402
 from seq2seq.learner import seq2seq_learner  # noqa: E402
 from seq2seq.model import ModelConfig  # noqa: E402
@@ -42,9 +42,8 @@ def _parse(argv):
     p.add_argument("--csv", default=str(ROOT / "data" / "sample.csv"))
     p.add_argument("--rows", type=int, default=3000, help="first rows of the CSV used (train + valid)")
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--emb", type=int, default=300, help="embedding size")
-    p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
-    p.add_argument("--layers", type=int, default=2)
+    # --emb-size --hidden --layers, as in training
+    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult"))
     p.add_argument("--lr", type=float, default=3e-3, help="fit_one_cycle's maximum learning rate")
     p.add_argument("--bs", type=int, default=64, help="batch size")
     p.add_argument("--seed", type=int, default=42)
@@ -54,7 +53,9 @@ def _parse(argv):
     p.add_argument("--workers", type=int, default=None,
                    help="data-loader worker processes (default: the pipeline's, one per CPU)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"), help="folder for cells.png and the cache")
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    a.model = from_args(ModelConfig, a, p)
+    return a
 
 
 @contextlib.contextmanager
@@ -78,7 +79,7 @@ def train_cell(data, cell: str, args) -> dict:
     (last epoch). The seed is reset before building and before fitting, so every cell sees the
     same initial embeddings and the same batches.
     """
-    cfg = ModelConfig(emb_size=args.emb, hidden=args.hidden, layers=args.layers, cell=cell)
+    cfg = dataclasses.replace(args.model, cell=cell)
     seed_everything(args.seed)
     learn = seq2seq_learner(data, cfg, cache_dir=Path(args.out) / "cache", seed=args.seed, verbose=False,
                             decode_limit=args.decode_limit, silent=True)
@@ -125,12 +126,12 @@ def main(argv=None) -> dict:
         runs = {cell: train_cell(data, cell, args) for cell in CELLS}
     plot = plot_losses({c: r["valid_loss"] for c, r in runs.items()}, out / "cells.png")
     print(f"{len(data.train_ds)} training / {len(data.valid_ds)} validation pairs, {args.epochs} epochs, "
-          f"lr {args.lr}, emb {args.emb}, hidden {args.hidden}, layers {args.layers}; plot: {plot}")
+          f"lr {args.lr}, emb {args.emb_size}, hidden {args.hidden}, layers {args.layers}; plot: {plot}")
     print(_table(runs))
     res = {"valid_loss": {c: r["valid_loss"] for c, r in runs.items()},
            "seconds": {c: r["seconds"] for c, r in runs.items()},
            "final_token_acc": {c: r["token_acc"] for c, r in runs.items()},
-           "config": {k: getattr(args, k) for k in ("rows", "epochs", "emb", "hidden", "layers", "lr", "bs", "seed")},
+           "config": {k: getattr(args, k) for k in ("rows", "epochs", "emb_size", "hidden", "layers", "lr", "bs", "seed")},
            "threads": torch.get_num_threads()}
     print(json.dumps(res))
     return res

@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))  # run as a script from any folder
 
 from seq2seq.cli import run  # noqa: E402
 from seq2seq.data import DataError, read_pairs  # noqa: E402

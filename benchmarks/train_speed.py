@@ -26,7 +26,6 @@ import argparse
 import json
 import resource
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -34,8 +33,8 @@ import torch
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))  # run as a script from any folder
 
+from seq2seq.config import add_options  # noqa: E402
 from seq2seq.metrics import seq2seq_loss  # noqa: E402
 from seq2seq.model import ModelConfig, get_seq2seq_model  # noqa: E402
 
@@ -79,9 +78,9 @@ class StepLoopSeq2Seq(nn.Module):
 def _parse(argv):
     "Command-line options (see the module docstring)."
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--emb", type=int, default=300, help="embedding size (= decoder hidden size)")
-    p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
-    p.add_argument("--layers", type=int, default=2)
+    # --emb-size --hidden --layers, as in training
+    add_options(p, ModelConfig, skip=("attention", "cell", "mogrify_steps", "drop_mult", "arch", "objective", "sub_dim",
+                                      "buckets", "word_dim", "shape_dim", "word_drop"))
     p.add_argument("--bs", type=int, default=64, help="batch size")
     p.add_argument("--vocab", type=int, default=10000, help="source and target vocabulary size")
     p.add_argument("--src-len", type=int, default=30)
@@ -120,8 +119,8 @@ def _train_step(model):
 
 def _ours(args, device, pr_force=1.0, attention=False):
     "Our `Seq2SeqRNN` at the benchmark's sizes."
-    cfg = ModelConfig(emb_size=args.emb, hidden=args.hidden, layers=args.layers, attention=attention)
-    embs = [nn.Embedding(args.vocab, args.emb, padding_idx=PAD) for _ in range(2)]
+    cfg = ModelConfig(emb_size=args.emb_size, hidden=args.hidden, layers=args.layers, attention=attention)
+    embs = [nn.Embedding(args.vocab, args.emb_size, padding_idx=PAD) for _ in range(2)]
     model = get_seq2seq_model(cfg, *embs, bos_idx=BOS, eos_idx=EOS, pad_idx=PAD).to(device)
     model.pr_force = pr_force
     return model
@@ -134,7 +133,7 @@ def _aligned(args, device):
     words = [f"w{i}" for i in range(args.vocab - 4 - 2 * n_types)]
     marks = [m for i in range(n_types) for m in (f"{{{{T{i}}}}}", f"{{{{/T{i}}}}}")]
     itos = ["xxunk", "xxpad", "xxbos", "xxeos"] + words + marks
-    cfg = ModelConfig(emb_size=args.emb, hidden=args.hidden, layers=args.layers)
+    cfg = ModelConfig(emb_size=args.emb_size, hidden=args.hidden, layers=args.layers)
     model = AlignedSeq2Seq(cfg, itos, itos).to(device)
     model.train()
     opt, loss = torch.optim.Adam(model.parameters(), lr=1e-3), CandidateLoss(model.gold_columns())
@@ -179,7 +178,7 @@ def _floor_step(args, device, model):
 
 def _variants(args, device):
     "Name -> training-step function, in the order they are timed."
-    ref = StepLoopSeq2Seq(args.vocab, args.vocab, args.emb, args.hidden, args.layers).to(device)
+    ref = StepLoopSeq2Seq(args.vocab, args.vocab, args.emb_size, args.hidden, args.layers).to(device)
     faithful, model = _aligned(args, device)
     return {"reference": _train_step(ref),
             "full_forcing": _train_step(_ours(args, device)),
@@ -222,7 +221,7 @@ def measure(args) -> dict:
     res["goals_met"] = {k: res[k] >= g for k, g in GOALS.items()}
     res.update(peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                threads=torch.get_num_threads(), device=str(device),
-               config={k: getattr(args, k) for k in ("emb", "hidden", "layers", "bs", "vocab", "src_len",
+               config={k: getattr(args, k) for k in ("emb_size", "hidden", "layers", "bs", "vocab", "src_len",
                                                      "tgt_len", "markers", "steps", "repeats", "seed")})
     return res
 

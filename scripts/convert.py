@@ -1,72 +1,13 @@
-"""Convert an annotated corpus (i2b2 XML, BRAT, CoNLL, Presidio JSON) to a CSV of sentence pairs.
+#!/usr/bin/env python
+"""Convert a corpus: the same program as `seq2seq-convert` (seq2seq/commands/convert.py), for a checkout.
 
-    python scripts/convert.py --format brat corpus/brat/ --out data/train.csv --map map.json --lang es
-    python scripts/convert.py --format conll wikigold.conll.txt --out data/wikigold.csv --detokenize
+Run it from the repository root with the package importable (`make` installs it in .venv), e.g.
+    .venv/bin/python scripts/convert.py --format brat corpus/brat/ --out data/train.csv
 """
-import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, package not installed
-
-from seq2seq.convert import FORMATS, LANGS, UNITS, ConvertError, convert, save_csv  # noqa: E402
-
-EPILOG = """formats:
-  i2b2   i2b2-2014 de-identification XML: <TEXT><![CDATA[..]]></TEXT> and <TAGS> children such as
-         <NAME start=".." end=".." text=".." TYPE="DOCTOR"/>, tagged NAME:DOCTOR (DATE when TYPE is DATE);
-         INPUT is an .xml file or a folder of them
-  brat   BRAT standoff: INPUT is a folder of .txt/.ann pairs or one .ann; T lines only,
-         discontinuous spans skipped and counted
-  conll  a token a line, IOB1 or IOB2 tag in the last column, blank line between sentences,
-         -DOCSTART- between documents; one sentence a row, tokens joined by single spaces
-         (CoNLL keeps no original spacing) unless --detokenize
-  json   a list of records {"full_text", "spans": [{"entity_type", "start_position", "end_position"}]}
-         (Presidio's synthetic data set)
-
-mapping file (JSON, or YAML): {"SOURCE_TYPE": "TARGET:TYPE", "DROPPED_TYPE": null,
-  "TYPE_BY_TEXT": [["\\\\d+", "LOCATION:ZIP"], [".*", "LOCATION:CITY"]]}; keys starting with _ are comments;
-  types not in the map are kept and listed as unmapped.
-
-Overlapping spans: the one that starts first (the longest at equal starts) is kept, the others
-dropped and listed. Documents with bad offsets, span texts that differ from the text, malformed
-lines or bytes that are not UTF-8 are skipped and listed; the rest is converted. The output has
-columns orig_text,annotated_text,doc_id, and stripping the tags from annotated_text gives
-orig_text exactly. Exit status: 0 when rows were written, 1 on a fatal error."""
-
-
-def parse_args(argv=None):
-    "Command-line options."
-    p = argparse.ArgumentParser(
-        description="Convert an annotated corpus to CSV pairs orig_text,annotated_text (+ doc_id), one sentence "
-                    "or line a row, spans written inline i2b2-2014 style: {{TYPE}}span{{/TYPE}}.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", type=Path, help="input file or folder")
-    p.add_argument("--format", "-f", required=True, metavar="FORMAT", help=f"input format: {', '.join(FORMATS)}")
-    p.add_argument("--out", "-o", type=Path, required=True, help="output CSV (written whole or not at all)")
-    p.add_argument("--map", type=Path, metavar="MAP", help="JSON/YAML type mapping (see below)")
-    p.add_argument("--lang", default="en", help=f"abbreviation list for sentence ends: {', '.join(LANGS)} (default: en)")
-    p.add_argument("--unit", metavar="UNIT", help=f"one row per {', '.join(UNITS)} (default: line for conll, else sentence)")
-    p.add_argument("--detokenize", action="store_true",
-                   help="conll only: glue punctuation and English clitics to their neighbours instead of spacing every token")
-    return p.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    "Convert, write the CSV, print the report; returns the exit status (1 on a fatal error)."
-    args = parse_args(argv)
-    try:
-        df, report = convert(args.input, args.format, mapping=args.map, lang=args.lang, unit=args.unit,
-                             detokenize=args.detokenize)
-        if df.empty: raise ConvertError(f'no rows converted from {args.input} '
-                                        f'({report.docs_read} documents read, {len(report.docs_failed)} failed)')
-        save_csv(df, args.out)
-    except (ConvertError, OSError) as err:
-        print(f"convert.py: error: {err}", file=sys.stderr)
-        return 1
-    print(report.summary())
-    print(f"wrote {len(df)} rows to {args.out}")
-    return 0
-
+from seq2seq.cli import run
+from seq2seq.commands.convert import main, parse_args  # noqa: F401  (parse_args: for importers)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

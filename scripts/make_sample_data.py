@@ -2,14 +2,13 @@
 
     python scripts/make_sample_data.py                      # 3000 rows, seed 0 -> data/sample.csv
     python scripts/make_sample_data.py --rows 500 --seed 7 --out /tmp/small.csv
+
+Run it from the repository root with the package importable (`make` installs it in .venv).
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, package not installed
-
-from seq2seq.synth import make_pairs, span_counts, write_csv  # noqa: E402
+from seq2seq.synth import make_pairs, span_counts, write_csv
 
 
 def parse_args(argv=None):

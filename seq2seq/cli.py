@@ -1,26 +1,20 @@
-"""What the scripts share: finding the package, and turning known errors into one clear line."""
+"""What the commands share: turning the user's errors into one clear line and exit code 2."""
 import sys
+
+from .errors import UserError
 
 __all__ = ["run"]
 
 
-def _user_errors() -> tuple:
-    "Exceptions that mean bad input (printed as one line), not a bug (printed with a traceback)."
-    from .data import DataError
-    from .emb import EmbeddingFileError
-    from .tags import TagError
-    from .learner import ModelFileError
-    return (DataError, TagError, EmbeddingFileError, ModelFileError, OSError, ValueError)
-
-
 def run(main, argv=None) -> int:
-    "Call `main(argv)`; on a user error print `error: ...` to stderr and return 2."
+    """Call `main(argv)`; on a user error (`UserError`, `OSError`) print `error: ...` to stderr and
+    return 2, on Ctrl-C print `interrupted` and return 130. Anything else is a bug: its traceback shows."""
     try:
         main(argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as e:
+    except (UserError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

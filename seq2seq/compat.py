@@ -23,6 +23,8 @@ import warnings
 import numpy as np
 import torch
 
+from .errors import UserError
+
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="fastai")
 # fastai's SortishSampler builds a ragged object array; numpy < 1.24 still allows it, with a warning
@@ -65,7 +67,7 @@ def blank_nlp(lang: str):
     try:
         return spacy.blank(lang)
     except (ImportError, KeyError) as e:
-        raise ValueError(f"spaCy has no language {lang!r}; use an ISO code such as 'en' or 'es'") from e
+        raise UserError(f"spaCy has no language {lang!r}; use an ISO code such as 'en' or 'es'") from e
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ or lines without ever cutting a span (`split_sentences`), and writes each piece 
 `tags.annotate`. Bad documents are named in the `Report` and skipped; the rest is converted.
 Every row round-trips: `parse(annotated_text) == (orig_text, spans)` is checked as it is built.
 """
-import bisect
 import json
 import os
 import re
@@ -33,19 +32,15 @@ import pandas as pd
 
 from .tags import Span, TagError, annotate, open_marker, parse
 from .utils import atomic_write
-from .errors import UserError
+from .errors import ConvertError
+from .sentences import ABBREVIATIONS, LANGS, UNITS, split_sentences  # (split_sentences: re-exported)
 
 __all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'Report', 'read_i2b2', 'read_brat',
            'read_conll', 'read_json', 'read_docs', 'load_mapping', 'split_sentences', 'convert', 'save_csv']
 
 COLUMNS = ['orig_text', 'annotated_text', 'doc_id']
-UNITS = ('sentence', 'line', 'document')
 Doc = tuple[str, str, list[Span]]
 PathLike = Union[str, os.PathLike]
-
-
-class ConvertError(UserError):
-    "A problem with the input: fatal from `convert`, or one bad document when a reader has no report."
 
 
 @dataclass
@@ -252,8 +247,8 @@ def read_brat(path: PathLike, report: Optional[Report] = None) -> Iterator[Doc]:
 
 # ----------------------------------------------------------------------------- CoNLL
 
-_NO_SPACE_BEFORE = {',', '.', '...', ';', ':', '!', '?', ')', ']', '}', '%', "n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}
-_NO_SPACE_AFTER = {'(', '[', '{', '$', '#'}
+_CONLL_NO_SPACE_BEFORE = {',', '.', '...', ';', ':', '!', '?', ')', ']', '}', '%', "n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}
+_CONLL_NO_SPACE_AFTER = {'(', '[', '{', '$', '#'}
 
 
 def _spaced(tokens: list[str], detokenize: bool) -> list[bool]:
@@ -263,14 +258,15 @@ def _spaced(tokens: list[str], detokenize: bool) -> list[bool]:
     for tok in tokens:
         # straight double quotes alternate: an opening one sticks to the next token, a closing one to the previous
         closing = tok == '"' and quotes % 2 == 1
-        res.append(prev is not None and not (tok.lower() in _NO_SPACE_BEFORE or closing or prev in _NO_SPACE_AFTER
-                                             or (prev == '"' and quotes % 2 == 1)))
+        glued = (tok.lower() in _CONLL_NO_SPACE_BEFORE or closing or prev in _CONLL_NO_SPACE_AFTER
+                 or (prev == '"' and quotes % 2 == 1))
+        res.append(prev is not None and not glued)
         quotes += tok == '"'
         prev = tok
     return res
 
 
-def _join(tokens: list[str], detokenize: bool) -> tuple[str, list[int]]:
+def _join_tokens(tokens: list[str], detokenize: bool) -> tuple[str, list[int]]:
     "Tokens joined into a text and the start offset of each token."
     parts, starts, pos = [], [], 0
     for tok, sp in zip(tokens, _spaced(tokens, detokenize)):
@@ -280,7 +276,7 @@ def _join(tokens: list[str], detokenize: bool) -> tuple[str, list[int]]:
     return ''.join(parts), starts
 
 
-def _chunks(tags: list[str], stats: Counter) -> list[tuple[int, int, str]]:
+def _iob_chunks(tags: list[str], stats: Counter) -> list[tuple[int, int, str]]:
     """`(first, last+1, type)` token chunks of IOB1 or IOB2 `tags`; counts chunk starts in `stats`.
 
     One rule reads both schemes: a chunk starts at `B-X`, or at `I-X` after anything but X.
@@ -308,9 +304,9 @@ def _conll_sentence(rows: list, detokenize: bool, stats: Counter) -> tuple[str, 
         if len(cols) < 2: raise ConvertError(f'line {no}: expected "TOKEN ... TAG", got {" ".join(cols)!r}')
         if not _IOB_RE.fullmatch(cols[-1]): raise ConvertError(f'line {no}: tag {cols[-1]!r} is not O, B-TYPE or I-TYPE')
         _check_utf8(cols[0], f'line {no}')
-    text, starts = _join([c[0] for _, c in rows], detokenize)
+    text, starts = _join_tokens([c[0] for _, c in rows], detokenize)
     ends = [s + len(c[0]) for s, (_, c) in zip(starts, rows)]
-    spans = [Span(starts[a], ends[b - 1], t) for a, b, t in _chunks([c[-1] for _, c in rows], stats)]
+    spans = [Span(starts[a], ends[b - 1], t) for a, b, t in _iob_chunks([c[-1] for _, c in rows], stats)]
     return text, spans
 
 
@@ -482,87 +478,6 @@ def _map_spans(text: str, spans: list[Span], mapping: Optional[dict]) -> tuple[l
         if tgt is None: dropped[sp.type] += 1
         else: res.append(sp._replace(type=tgt))
     return res, dropped, unmapped
-
-
-# ----------------------------------------------------------------------------- sentences
-
-_ABBREVS = {
-    'en': 'mr mrs ms mx dr prof sr jr st mt ft rev hon gov sen rep gen col lt capt sgt cpl maj adm '
-          'vs etc e.g i.e cf al approx dept est fig figs inc ltd co corp no nos vol pp ed eds '
-          'jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun '
-          'a.m p.m u.s u.k b.a m.a ph.d m.d',
-    'es': 'sr sra srta sres dr dra dres d dña ud uds prof profa lic ing arq gral av avda c cl ctra '
-          'pza pl plza urb esc izq izda dcha drcha dpto depto apdo km n nº núm num no pág págs p pp '
-          'fig figs tel tfno telf vol cap ed etc p.ej ej aprox aptdo s.a s.l h hosp sta sto '
-          'ene feb mar abr may jun jul ago sep sept oct nov dic',
-}
-ABBREVIATIONS = {k: frozenset(v.split()) for k, v in _ABBREVS.items()}
-LANGS = tuple(ABBREVIATIONS)
-# A sentence end: `.`, `!`, `?` (closing quotes/brackets may follow), spaces, then maybe an
-# opening bracket or quote, then a character that must be upper case or a digit (checked below).
-_END_RE = re.compile(r'(?P<punct>[.!?…]+)[)\]"\'”’»]*(?P<gap>[^\S\n]+)(?=[(\[{"\'“‘«¿¡]?(?P<next>\w))')
-_OPENERS = '([{"\'“‘«¿¡'
-
-
-def _is_abbrev(text: str, end: int, abbrevs: frozenset) -> bool:
-    "True if the word ending with the period at `end` is an abbreviation or a single-letter initial."
-    m = re.search(r'\S+$', text[max(0, end - 40):end])
-    word = (m[0] if m else '').lstrip(_OPENERS).lower()
-    return (len(word) == 1 and word.isalpha()) or word in abbrevs
-
-
-def _boundaries(text: str, lang: str, unit: str) -> list[tuple[int, int]]:
-    "Candidate cuts `(a, b)`: a piece ends at `a`, the next starts at `b`, `text[a:b]` is blank."
-    if unit == 'document': return []
-    res = [(m.start(), m.end()) for m in re.finditer('\n', text)]
-    if unit == 'sentence':
-        abbrevs = ABBREVIATIONS[lang]
-        for m in _END_RE.finditer(text):
-            if not (m['next'].isupper() or m['next'].isdigit()): continue
-            if m['punct'] == '.' and _is_abbrev(text, m.end('punct') - 1, abbrevs): continue
-            res.append(m.span('gap'))
-        res.sort()
-    return res
-
-
-def _crosses(a: int, b: int, starts: list[int], spans: list[Span]) -> bool:
-    "True if a cut `(a, b)` would fall inside a span (spans sorted, not overlapping)."
-    i = bisect.bisect_left(starts, b) - 1
-    return i >= 0 and spans[i].end > a
-
-
-def _trim(text: str, p: int, q: int, sps: list[Span]) -> tuple[int, int]:
-    "`(p, q)` with outer whitespace removed, never cutting into the first or last span."
-    seg = text[p:q]
-    p2, q2 = p + len(seg) - len(seg.lstrip()), p + len(seg.rstrip())
-    if sps: p2, q2 = min(p2, sps[0].start), max(q2, sps[-1].end)
-    return p2, max(p2, q2)
-
-
-def split_sentences(text: str, spans, lang: str = 'en', *, unit: str = 'sentence') -> list[tuple[str, list[Span]]]:
-    """Cut `text` into pieces `(piece_text, piece_spans)` without ever cutting inside a span.
-
-    `unit='sentence'` cuts at newlines and after `.`, `!` or `?` followed by spaces and an
-    upper-case letter or digit (maybe behind an opening bracket or quote), except after the
-    abbreviations of `lang` (one of `LANGS`) and single-letter initials. `unit='line'` cuts at
-    newlines only and `'document'` nowhere. A cut that would fall inside a span is not made.
-    Pieces are stripped of outer whitespace (never into a span) and empty ones dropped;
-    span offsets are relative to their piece. `spans` must not overlap.
-    """
-    if unit not in UNITS: raise ValueError(f'unit must be one of {UNITS}, got {unit!r}')
-    if lang not in ABBREVIATIONS: raise ValueError(f'no abbreviation list for lang {lang!r} (choose from {", ".join(LANGS)})')
-    spans = sorted(Span(*sp) for sp in spans)
-    for x, y in zip(spans, spans[1:]):
-        if y.start < x.end: raise ValueError(f'overlapping spans {x} and {y}')
-    starts = [sp.start for sp in spans]
-    cuts = [(a, b) for a, b in _boundaries(text, lang, unit) if not _crosses(a, b, starts, spans)]
-    res, p, i = [], 0, 0
-    for a, b in cuts + [(len(text), len(text))]:
-        j = bisect.bisect_left(starts, a, lo=i)  # spans of this piece: start before its end `a`
-        p2, q2 = _trim(text, p, a, spans[i:j])
-        if q2 > p2: res.append((text[p2:q2], [Span(s - p2, e - p2, t) for s, e, t in spans[i:j]]))
-        p, i = b, j
-    return res
 
 
 # ----------------------------------------------------------------------------- conversion

@@ -20,14 +20,10 @@ from fastai.text.transform import Tokenizer, Vocab
 
 from .tags import MARKER_RE, check_column, is_marker
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
-from .errors import UserError
+from .errors import DataError
 
 __all__ = ["DataError", "read_pairs", "Seq2SeqTextList", "Seq2SeqDataBunch", "seq2seq_collate",
            "seq2seq_data", "make_vocab", "split_indices"]
-
-
-class DataError(UserError):
-    "Bad input data; the message names the file, column or row."
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -13,7 +13,7 @@ model in eval mode first, or dropout stays on.
 """
 from __future__ import annotations
 
-import numbers
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, NamedTuple, Optional, Sequence
@@ -21,12 +21,65 @@ from typing import Callable, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["Hypothesis", "DECODERS", "greedy_pick", "top_k_pick", "top_p_pick",
-           "apply_temperature", "mask_logits", "length_penalty", "generate",
+from .config import check, int_ge, is_int, option
+
+__all__ = ["Hypothesis", "DECODERS", "DecodeConfig", "decode_config", "greedy_pick", "top_k_pick", "top_p_pick",
+           "apply_temperature", "mask_logits", "gnmt_penalty", "generate",
            "FaithfulConstraint", "FaithfulState", "check_faithful", "faithful_moves", "faithful_states"]
 
 DECODERS = ("greedy", "topk", "nucleus", "beam")
 NEG_INF = float("-inf")
+
+
+def _esc(x) -> str:
+    "repr(x) safe inside a ConfigError template."
+    return repr(x).replace("{", "{{").replace("}", "}}")
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Every decoding option, checked once here; scripts/predict.py's options are its fields.
+
+    `generate` reads the decoder and search fields; `restore.restore_texts` also `bs` and
+    `faithful`. Python callers may pass the fields as keyword arguments instead (`decode_config`).
+    """
+    decoder: str = option("greedy", "decoding strategy", choices=DECODERS)
+    beam_size: int = option(5, "beams (beam decoder)")
+    n_best: int = option(1, "hypotheses kept per text; > 1 adds PRED_COL_nbest to the output CSV, "
+                            "as JSON [text, score] pairs")
+    top_k: int = option(10, "k for the topk decoder")
+    top_p: float = option(0.9, "probability mass for the nucleus decoder")
+    temperature: float = option(1.0, "softmax temperature (every decoder; matters to the sampling ones)")
+    length_penalty: float = option(0.6, "GNMT alpha for beam search (0: none)")
+    max_len: Optional[int] = option(None, "most tokens per output (default: 2 x source length + 10)")
+    min_len: int = option(0, "no end of sentence before this many tokens")
+    seed: Optional[int] = option(None, "seed for the sampling decoders (None: nondeterministic)")
+    bs: int = option(64, "sentences decoded per batch")
+    faithful: bool = option(True, "constrain the output to the source text plus tags (off: free generation)")
+
+    def __post_init__(self):
+        if self.decoder not in DECODERS:
+            check([(False, f"unknown {{}} {_esc(self.decoder)}; valid decoders: {', '.join(DECODERS)}", "decoder")])
+        ints = [(n, 0 if n == "min_len" else 1) for n in ("beam_size", "n_best", "top_k", "bs", "min_len")]
+        check([(is_int(getattr(self, n)), f"{{}} must be an integer, got {_esc(getattr(self, n))}", n)
+               for n, _ in ints] + [(getattr(self, n) >= lo, f"{{}} must be >= {lo} (got {getattr(self, n)})", n)
+                                    for n, lo in ints])
+        mx, p, t, a = self.max_len, self.top_p, self.temperature, self.length_penalty
+        check([(mx is None or int_ge(mx, 1), f"{{}} must be None or an integer >= 1 (got {_esc(mx)})", "max_len"),
+               (0 < p <= 1, f"{{}} must be in (0, 1] (got {p!r})", "top_p"),
+               (t > 0, f"{{}} must be > 0 (got {t!r})", "temperature"),
+               (a >= 0, f"{{}} must be >= 0 (got {a!r})", "length_penalty"),
+               (self.seed is None or is_int(self.seed), f"{{}} must be None or an integer", "seed"),
+               (isinstance(self.faithful, bool), f"{{}} must be True or False (got {_esc(self.faithful)})", "faithful"),
+               (self.decoder != "beam" or self.n_best <= self.beam_size,
+                f"{{}} must be <= {{}} with beam search (got {self.n_best} > {self.beam_size})", "n_best", "beam_size")])
+
+
+def decode_config(cfg: Optional[DecodeConfig] = None, **options) -> DecodeConfig:
+    "`cfg` (default: DecodeConfig()) with the fields in `options` replaced; checked again."
+    if cfg is None: return DecodeConfig(**options)
+    if not isinstance(cfg, DecodeConfig): raise TypeError(f"cfg must be a DecodeConfig, got {type(cfg).__name__}")
+    return dataclasses.replace(cfg, **options) if options else cfg
 
 
 @dataclass
@@ -36,7 +89,7 @@ class Hypothesis:
     tokens: target ids, without BOS and EOS.
     score: sum of the log-probabilities of the picked ids, EOS included, under the
         distribution the decoder picked from (after temperature and masks).
-    norm_score: `score / length_penalty(steps, alpha)` with steps = len(tokens) + finished;
+    norm_score: `score / gnmt_penalty(steps, alpha)` with steps = len(tokens) + finished;
         lists of hypotheses are sorted by it, best first (equals `score` when alpha=0).
     finished: True when EOS was emitted, False when cut at the length limit.
     """
@@ -87,7 +140,7 @@ def mask_logits(logits: Tensor, allowed: Tensor) -> Tensor:
     return logits.masked_fill(~allowed, NEG_INF)
 
 
-def length_penalty(length, alpha: float):
+def gnmt_penalty(length, alpha: float):
     "GNMT length penalty `((5 + length) / 6) ** alpha`; 1 for alpha=0. `length` may be a tensor."
     return ((5 + length) / 6) ** alpha
 
@@ -185,7 +238,7 @@ class _Pool:
 
     def add(self, raw: Tensor, tok: Tensor, ended: bool, steps: int, alpha: float):
         "Offer hypotheses with scores `raw` (bs, m) (-inf: none) and ids `tok` (bs, m, T)."
-        norm = torch.cat([self.norm, raw / length_penalty(steps, alpha)], 1)
+        norm = torch.cat([self.norm, raw / gnmt_penalty(steps, alpha)], 1)
         self.norm, i = norm.topk(self.n, dim=1)
         self.raw = torch.cat([self.raw, raw], 1).gather(1, i)
         self.ended = torch.cat([self.ended, torch.full_like(raw, ended, dtype=torch.bool)], 1).gather(1, i)
@@ -195,7 +248,7 @@ class _Pool:
     def settled(self, beam: Tensor, steps: int, alpha: float) -> Tensor:
         """(bs,) True where the pool is full and no live beam, scored at its current length,
         beats its worst member (exact for alpha=0, as log-probs only add negative terms)."""
-        return self.norm[:, -1] >= beam.max(1).values / length_penalty(steps, alpha)
+        return self.norm[:, -1] >= beam.max(1).values / gnmt_penalty(steps, alpha)
 
 
 def _beam_search(st: _Stepper, src: Tensor, lims: Tensor, K: int, n_best: int, alpha: float) -> _Pool:
@@ -240,30 +293,8 @@ def _hyps(hist: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stop
     for i, (ids, sc, e) in enumerate(zip(hist.tolist(), score.tolist(), ended.tolist())):
         if sc == NEG_INF: continue
         ids = _cut(ids, stops)
-        res[i // n].append(Hypothesis(ids, sc, sc / length_penalty(len(ids) + e, alpha), e))
+        res[i // n].append(Hypothesis(ids, sc, sc / gnmt_penalty(len(ids) + e, alpha), e))
     return [sorted(h, key=lambda h: -h.norm_score) for h in res]
-
-
-def _int_ge(x, lo: int) -> bool:
-    "True when `x` is an integer (not a bool) >= `lo`."
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= lo
-
-
-def _check_options(decoder, max_len, min_len, beam_size, n_best, top_k, top_p, temperature, alpha):
-    "Raise ValueError naming the first bad decoding option."
-    if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r}; valid decoders: {', '.join(DECODERS)}")
-    checks = [(_int_ge(beam_size, 1), f"beam_size must be an int >= 1, got {beam_size!r}"),
-              (_int_ge(n_best, 1), f"n_best must be an int >= 1, got {n_best!r}"),
-              (decoder != "beam" or n_best <= beam_size, f"n_best ({n_best}) must be <= beam_size ({beam_size})"),
-              (_int_ge(top_k, 1), f"top_k must be an int >= 1, got {top_k!r}"),
-              (0 < top_p <= 1, f"top_p must be in (0, 1], got {top_p!r}"),
-              (temperature > 0, f"temperature must be > 0, got {temperature!r}"),
-              (alpha >= 0, f"length_penalty (alpha) must be >= 0, got {alpha!r}"),
-              (max_len is None or _int_ge(max_len, 1), f"max_len must be None or an int >= 1, got {max_len!r}"),
-              (_int_ge(min_len, 0), f"min_len must be an int >= 0, got {min_len!r}")]
-    for ok, msg in checks:
-        if not ok: raise ValueError(msg)
 
 
 def _limits(src: Tensor, pad_idx: int, max_len, src_lens, constraint) -> Tensor:
@@ -289,44 +320,44 @@ def _picker(decoder: str, top_k: int, top_p: float, seed: Optional[int], device)
     return partial(top_p_pick, p=top_p, generator=gen)
 
 
-def generate(model, src: Tensor, *, decoder: str = "greedy", max_len: Optional[int] = None, min_len: int = 0,
-             beam_size: int = 5, n_best: int = 1, top_k: int = 10, top_p: float = 0.9,
-             temperature: float = 1.0, length_penalty: float = 0.6, constraint=None,
-             seed: Optional[int] = None, src_lens=None) -> list[list[Hypothesis]]:
+def generate(model, src: Tensor, cfg: Optional[DecodeConfig] = None, *, constraint=None, src_lens=None,
+             **options) -> list[list[Hypothesis]]:
     """Decode a batch of source sentences; returns, per sentence, hypotheses best first.
 
     model: see the module docstring; decoding runs on its device, without gradients.
     src: (bs, sl) LongTensor of source ids, padded with `model.pad_idx`.
-    decoder: "greedy", "topk" (sample among the `top_k` best), "nucleus" (sample within
-        mass `top_p`) or "beam" (`beam_size` beams, `n_best` <= beam_size hypotheses back).
-        Greedy returns one hypothesis per sentence; "topk" and "nucleus" return `n_best`
-        independent samples, sorted by norm_score (n_best may exceed beam_size there).
-        Beam returns fewer than `n_best` when fewer hypotheses exist (e.g. under a constraint).
-    max_len: most decoding steps per sentence (EOS counts as a step); default
-        `2 * src_len + 10` with src_len the non-pad source tokens (or `src_lens`, (bs,)).
-        With a constraint the limit is raised to `constraint.min_steps()`, since a cut
-        output cannot satisfy it.
-    min_len: EOS is masked until this many ids are out (unless nothing else is allowed).
-    temperature: logits are divided by it before masks and softmax, for every decoder.
-    length_penalty: GNMT alpha; beam hypotheses are ranked by score / ((5 + steps) / 6) ** alpha.
+    cfg: a `DecodeConfig`; `options` (its field names, e.g. `decoder="beam", beam_size=4`)
+        replace its fields, or build one when `cfg` is None. The fields used here:
+        decoder: "greedy", "topk" (sample among the `top_k` best), "nucleus" (sample within
+            mass `top_p`) or "beam" (`beam_size` beams, `n_best` <= beam_size hypotheses back).
+            Greedy returns one hypothesis per sentence; "topk" and "nucleus" return `n_best`
+            independent samples, sorted by norm_score (n_best may exceed beam_size there).
+            Beam returns fewer than `n_best` when fewer hypotheses exist (e.g. under a constraint).
+        max_len: most decoding steps per sentence (EOS counts as a step); default
+            `2 * src_len + 10` with src_len the non-pad source tokens (or `src_lens`, (bs,)).
+            With a constraint the limit is raised to `constraint.min_steps()`, since a cut
+            output cannot satisfy it.
+        min_len: EOS is masked until this many ids are out (unless nothing else is allowed).
+        temperature: logits are divided by it before masks and softmax, for every decoder.
+        length_penalty: GNMT alpha; beam hypotheses are ranked by `score / gnmt_penalty(steps, alpha)`.
+        seed: seeds the sampling generator (None: nondeterministic).
     constraint: e.g. FaithfulConstraint, giving allowed ids per row (applied before the pick).
-    seed: seeds the sampling generator (None: nondeterministic).
     """
-    _check_options(decoder, max_len, min_len, beam_size, n_best, top_k, top_p, temperature, length_penalty)
+    c = decode_config(cfg, **options)
     if src.dim() != 2: raise ValueError(f"src must be (bs, sl), got shape {tuple(src.shape)}")
     if len(src) == 0: return []
     dev = next(model.parameters()).device
     src = src.to(dev)
-    lims = _limits(src, model.pad_idx, max_len, src_lens, constraint)
-    st, stops = _Stepper(model, constraint, min_len, temperature), {model.eos_idx, model.pad_idx}
+    lims = _limits(src, model.pad_idx, c.max_len, src_lens, constraint)
+    st, stops = _Stepper(model, constraint, c.min_len, c.temperature), {model.eos_idx, model.pad_idx}
+    alpha = c.length_penalty
     with torch.no_grad():
-        if decoder == "beam":
-            pool = _beam_search(st, src, lims, beam_size, n_best, length_penalty)
-            return _hyps(pool.tok.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(),
-                         n_best, length_penalty, stops)
-        n = 1 if decoder == "greedy" else n_best
-        hist, score, ended = _sample_search(st, src, lims, _picker(decoder, top_k, top_p, seed, dev), n)
-        return _hyps(hist, score, ended, n, length_penalty, stops)
+        if c.decoder == "beam":
+            pool = _beam_search(st, src, lims, c.beam_size, c.n_best, alpha)
+            return _hyps(pool.tok.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(), c.n_best, alpha, stops)
+        n = 1 if c.decoder == "greedy" else c.n_best
+        hist, score, ended = _sample_search(st, src, lims, _picker(c.decoder, c.top_k, c.top_p, c.seed, dev), n)
+        return _hyps(hist, score, ended, n, alpha, stops)
 
 
 # ---------------------------------------------------------------- faithful decoding

@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 
 from . import compat  # noqa: F401  (before fastai)
+from .errors import UserError
 from fastai.basic_train import Learner
 from fastai.torch_core import defaults
 
@@ -24,22 +25,22 @@ MAX_DEFAULT_THREADS = 8
 def pick_device(name: str = "auto") -> torch.device:
     """The device named by `--device`: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
 
-    Raises `ValueError` for an unknown name or a CUDA device that does not exist.
+    Raises `UserError` for an unknown name or a CUDA device that does not exist.
     """
     name = (name or "auto").strip().lower()
     if name == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"--device {name}: unknown device; use auto, cpu, cuda or cuda:N") from None
+        raise UserError(f"device {name!r}: unknown device; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cpu": return dev
-    if dev.type != "cuda": raise ValueError(f"--device {name}: unsupported; use auto, cpu, cuda or cuda:N")
+    if dev.type != "cuda": raise UserError(f"device {name!r}: unsupported; use auto, cpu, cuda or cuda:N")
     if not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: no CUDA device is available (torch.cuda.is_available() is False); "
-                         "use --device cpu or auto")
+        raise UserError(f"device {name!r}: no CUDA device is available (torch.cuda.is_available() is False); "
+                         "use device cpu or auto")
     n = torch.cuda.device_count()
     if dev.index is not None and dev.index >= n:
-        raise ValueError(f"--device {name}: only {n} CUDA device(s) (cuda:0..cuda:{n - 1})")
+        raise UserError(f"device {name!r}: only {n} CUDA device(s) (cuda:0..cuda:{n - 1})")
     return dev
 
 
@@ -58,7 +59,7 @@ def set_threads(n: Optional[int] = None) -> int:
         n: threads to use; None means the usable cores (`usable_cores`), at most `MAX_DEFAULT_THREADS`.
     """
     if n is None: n = min(usable_cores(), MAX_DEFAULT_THREADS)
-    if n < 1: raise ValueError(f"--threads must be >= 1, got {n}")
+    if n < 1: raise UserError(f"threads must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
 
@@ -113,5 +114,5 @@ def maybe_fp16(learn: Learner, fp16: bool, device) -> Learner:
     if not fp16: return learn
     dev = torch.device(device)
     if dev.type != "cuda":
-        raise ValueError(f"--fp16 needs a CUDA device, but this run uses {dev}; drop --fp16 or use --device cuda")
+        raise UserError(f"fp16 needs a CUDA device, but this run uses {dev}; drop fp16 or use device cuda")
     return learn.to_fp16()

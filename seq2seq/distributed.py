@@ -37,11 +37,13 @@ from fastai.torch_core import defaults, get_model
 
 from .device import usable_cores, use_device
 from .utils import seed_everything
+from .errors import UserError
+from .train_config import BACKENDS
 
 __all__ = ["DistributedSortishSampler", "DistributedTrainer", "distributed_training", "launch",
            "run_distributed", "init_process", "resolve_backend", "is_distributed", "is_main_process",
            "rank", "world_size", "barrier", "main_first", "single_process", "broadcast_from_main", "main_only",
-           "process_device", "TIMEOUT"]
+           "process_device", "TIMEOUT", "BACKENDS"]
 
 # Rank 0 alone trains fastText and runs lr_find while the others wait at a barrier; nccl's default
 # 10 minutes can be too short for that on a large corpus.
@@ -171,7 +173,7 @@ class DistributedSortishSampler(Sampler):
 
 
 # ------------------------------------------------------------------ the training callback
-def _lengths(ds) -> list:
+def _row_lengths(ds) -> list:
     "Source + target tokens per item of a seq2seq LabelList (the key data.py sorts by)."
     return [len(x) + len(y) for x, y in zip(ds.x.items, ds.y.items)]
 
@@ -191,9 +193,9 @@ class DistributedTrainer(LearnerCallback):
 
     def on_train_begin(self, **kwargs):
         r, world, dl = rank(), world_size(), self.learn.data.train_dl
-        self.sampler = DistributedSortishSampler(_lengths(dl.dataset), dl.batch_size, r, world, self.seed)
+        self.sampler = DistributedSortishSampler(_row_lengths(dl.dataset), dl.batch_size, r, world, self.seed)
         if self.sampler.n_batches() == 0:
-            raise ValueError(f"{len(dl.dataset)} training rows make no full batch of {dl.batch_size} for each of "
+            raise UserError(f"{len(dl.dataset)} training rows make no full batch of {dl.batch_size} for each of "
                              f"{world} processes; lower --bs or --nproc")
         dev = next(self.learn.model.parameters()).device
         ids = [dev.index] if dev.type == "cuda" else None  # CPU modules take no device_ids
@@ -240,10 +242,10 @@ def resolve_backend(backend: str = "auto", nproc_local: int = 1) -> str:
     n_gpu = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if backend == "auto": return "nccl" if 0 < nproc_local <= n_gpu and dist.is_nccl_available() else "gloo"
     if backend == "gloo": return backend
-    if backend != "nccl": raise ValueError(f"--backend {backend}: use auto, gloo or nccl")
+    if backend != "nccl": raise UserError(f"backend {backend!r}: use auto, gloo or nccl")
     if nproc_local > n_gpu:
-        raise ValueError(f"--backend nccl needs one GPU per process: {nproc_local} processes, {n_gpu} GPU(s); "
-                         "use fewer processes or --backend gloo")
+        raise UserError(f"backend nccl needs one GPU per process: {nproc_local} processes, {n_gpu} GPU(s); "
+                         "use fewer processes or backend gloo")
     return backend
 
 
@@ -325,7 +327,7 @@ def launch(fn, nproc: int, backend: str = "auto", *args, seed=None) -> list:
     Returns every process's result, by rank. If a process raises, the others are stopped and
     that exception is raised here, its traceback attached as a note.
     """
-    if nproc < 1: raise ValueError(f"--nproc must be >= 1, got {nproc}")
+    if nproc < 1: raise UserError(f"nproc must be >= 1, got {nproc}")
     backend = resolve_backend(backend, nproc)
     queue, msgs = mp.get_context("spawn").SimpleQueue(), []
     args = (fn, args, nproc, _free_port(), backend, seed, multiprocessing.get_start_method(), queue)
@@ -359,7 +361,7 @@ def run_distributed(fn, *args, nproc: int = 1, backend: str = "auto", seed=None)
     - Else: just `fn(*args)`.
     """
     if _launched_by_torchrun():
-        if nproc != 1: raise ValueError("--nproc spawns processes itself; under torchrun leave it at 1 "
+        if nproc != 1: raise UserError("nproc spawns processes itself; under torchrun leave it at 1 "
                                         "(torchrun's --nproc_per_node sets the count)")
         init_process(backend)
         try:

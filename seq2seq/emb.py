@@ -23,15 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from .tags import is_marker
+from .tokenizer import SPECIAL_TOKENS  # re-exported
 from .utils import atomic_write
-from .errors import UserError
+from .errors import EmbeddingFileError, UserError
 
 __all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'subword_table', 'SPECIAL_TOKENS', 'is_random_token']
 
-# fastai v1's special tokens, `xxfake` (fastai pads its vocab to a multiple of 8 with it) and
-# our own whitespace-control tokens.
-SPECIAL_TOKENS = frozenset('xxunk xxpad xxbos xxeos xxfld xxmaj xxup xxrep xxwrep xxfake xxjn xxsp'.split())
-_MARKER_RE = re.compile(r'^\{\{.*\}\}$')
 MINN, MAXN = 3, 6
 # fastText's default is 2M hashing buckets, i.e. 2.4 GB of floats at dim 300; a training corpus
 # of a few thousand sentences has far fewer distinct n-grams than that.
@@ -40,12 +38,6 @@ FOUND, SUBWORD, RANDOM = 0, 1, 2
 _FT_MAGIC = 793712314
 _CACHE_FORMAT = 1
 
-
-class EmbeddingFileError(UserError):
-    "A vectors file that is neither a fastText `.bin` model nor a `.vec` text file."
-    def __init__(self, path, reason: str):
-        super().__init__(f'vectors file {path} is not a fastText .bin or .vec file: {reason}')
-        self.path, self.reason = path, reason
 
 
 @dataclass
@@ -73,7 +65,7 @@ class Coverage:
 
 def is_random_token(tok: str) -> bool:
     "True for tokens that always get a random row: fastai specials and `{{...}}` tag markers."
-    return tok in SPECIAL_TOKENS or bool(_MARKER_RE.match(tok))
+    return tok in SPECIAL_TOKENS or is_marker(tok)
 
 
 @contextlib.contextmanager
@@ -216,7 +208,7 @@ def _from_vec(path: Path, itos: Sequence[str], emb_size: int):
 def _check_dim(path: Path, dim: int, emb_size: int):
     "The file's dimension must be the requested one: a silent change would break the model later."
     if dim != emb_size:
-        raise ValueError(f'vectors file {path} has dimension {dim} but emb_size={emb_size}; pass emb_size={dim}')
+        raise UserError(f'vectors file {path} has dimension {dim} but emb_size={emb_size}; pass emb_size={dim}')
 
 
 def _from_file(path: Path, itos: Sequence[str], emb_size: int):

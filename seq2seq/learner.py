@@ -10,23 +10,19 @@ from . import __version__
 from .compat import load_learner
 from fastai.basic_train import Learner
 
-from .callbacks import TeacherForcing
+from .callbacks import TeacherForcing, TeacherForcingConfig
 from .emb import fasttext_embedding
 from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
 from .model import ModelConfig, get_seq2seq_model
 from .aligned import AlignedSeq2Seq, CandidateAccuracy, CandidateLoss, frequent_rows
 from .tags import is_marker
 from .utils import atomic_write
-from .errors import UserError
+from .errors import ModelFileError
 
 __all__ = ["Seq2SeqLearner", "seq2seq_learner", "build_model", "export_learner", "load_seq2seq", "ModelFileError",
            "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
-
-
-class ModelFileError(UserError):
-    "A model file that is missing, not an export of this tool, or from an incompatible version."
 
 
 class Seq2SeqLearner(Learner):
@@ -35,17 +31,18 @@ class Seq2SeqLearner(Learner):
     @property
     def meta(self) -> dict: return self.model.meta
 
-    def restore(self, texts, decoder: str = "greedy", **kwargs):
+    def restore(self, texts, cfg=None, **options):
         """Annotated versions of `texts` (or plain ones, for a model trained to strip tags).
 
-        `decoder` is greedy, topk, nucleus or beam; see `restore.restore_texts` for options.
+        `cfg` is a `decode.DecodeConfig`, or give its fields as keyword arguments (e.g.
+        `decoder="beam", beam_size=5`); see `restore.restore_texts`.
         """
         from .restore import restore_texts
-        return restore_texts(self, texts, decoder=decoder, **kwargs)
+        return restore_texts(self, texts, cfg, **options)
 
-    def predict(self, text: str, decoder: str = "greedy", **kwargs) -> str:
-        "The restored version of one text."
-        return self.restore([text], decoder=decoder, **kwargs)[0]
+    def predict(self, text: str, cfg=None, **options) -> str:
+        "The restored version of one text (options as for `restore`)."
+        return self.restore([text], cfg, **options)[0]
 
 
 def _texts(ll) -> list:
@@ -100,7 +97,7 @@ def _aligned_model(data, cfg: ModelConfig, cache_dir, emb_epochs: int, restore: 
 
 def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = None, cache_dir=None,
                     lang: str = "en", src: str = "orig_text", tgt: str = "annotated_text",
-                    pr_force: tuple = (1.0, 1.0, 5), decode_limit: int = 1000, emb_epochs: int = 10,
+                    teacher_forcing: Optional[TeacherForcingConfig] = None, decode_limit: int = 1000, emb_epochs: int = 10,
                     seed: int = 42, verbose: bool = True, **learn_kwargs) -> Seq2SeqLearner:
     """A `Seq2SeqLearner` with a fastText-initialised tied-weight encoder-decoder.
 
@@ -110,7 +107,7 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
         vectors: a pretrained fastText `.bin`/`.vec` file; None trains fastText on the training text.
         cache_dir: where embeddings are cached (a rerun skips the fastText work).
         lang, src, tgt: recorded with the model so that prediction tokenizes and decodes alike.
-        pr_force: teacher forcing (start, floor, decay_epochs); (1, 1, _) is full forcing throughout.
+        teacher_forcing: the schedule (`TeacherForcingConfig`; default: full forcing throughout).
         decode_limit: validation sentences decoded greedily per epoch for BLEU/chrF/span F1.
     """
     cfg = cfg or ModelConfig()
@@ -128,8 +125,7 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
     faithful = cfg.arch == "aligned" and cfg.objective == "faithful"
     loss = CandidateLoss(model.gold_columns()) if faithful else partial(seq2seq_loss, pad_idx=model.pad_idx)
     learn = Seq2SeqLearner(data, model, loss_func=loss,
-                           callback_fns=[partial(TeacherForcing, start=pr_force[0], floor=pr_force[1],
-                                                 decay_epochs=pr_force[2])], **learn_kwargs)
+                           callback_fns=[partial(TeacherForcing, cfg=teacher_forcing)], **learn_kwargs)
     decodes = ValidDecodes(learn, limit=decode_limit)
     acc = CandidateAccuracy(model.gold_columns()) if faithful else TokenAccuracy(model.pad_idx)
     learn.metrics = [acc] + [

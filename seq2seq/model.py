@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cells import make_rnn
+from .cells import CELLS, make_rnn
+from .config import check, int_ge, option
 
 __all__ = ["ARCHS", "OBJECTIVES", "ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model"]
 
@@ -33,35 +34,40 @@ class ModelConfig:
     objective: "faithful" (cross-entropy over the candidates the faithful constraint allows;
         aligned arch only, the others always train on "full") or "full" (over the whole target
         vocabulary, needed for free decoding).
-    emb_size: target embedding = decoder hidden size (tied output layer); hidden, layers: encoder
-        size (the aligned encoder is a BiGRU: its outputs have 2 * hidden features).
-    sub_dim, buckets: fastText sub-word vectors (aligned arch): dimension and hashing buckets kept.
-    word_dim, shape_dim: trainable word and word-shape embedding sizes (aligned arch).
-    word_drop: share of training tokens whose word embedding is replaced by the unknown word's.
     src_words: rows of the word embedding (set by the learner from the training counts; 0: one per
         source id).
     """
-    arch: str = "aligned"
-    objective: str = "faithful"
-    emb_size: int = 64
-    hidden: int = 128
-    layers: int = 1
-    attention: bool = False
-    cell: str = "gru"
-    mogrify_steps: int = 5
-    drop_mult: float = 1.0
-    sub_dim: int = 64
-    buckets: int = 100_000
-    word_dim: int = 64
-    shape_dim: int = 16
-    word_drop: float = 0.1
-    src_words: int = 0
+    arch: str = option("aligned", "aligned: source-aligned decoder over an open-vocabulary source (fastText "
+                                  "sub-words + word + shape); seed: plain GRU encoder-decoder; attention: BiGRU "
+                                  "encoder + additive attention", choices=ARCHS)
+    objective: str = option("faithful", "faithful: cross-entropy over the candidates faithful decoding chooses from "
+                                        "(aligned arch); full: over the whole target vocabulary (needed for "
+                                        "--no-faithful decoding)", choices=OBJECTIVES)
+    emb_size: int = option(64, "target embedding size (= decoder hidden size, tied weights); with --arch "
+                               "seed/attention also the source's, and it must match --vectors' dimension")
+    hidden: int = option(128, "encoder hidden size (per direction for the bidirectional encoders)")
+    layers: int = option(1, "recurrent layers in encoder and decoder")
+    attention: bool = option(False, "the same as --arch attention")
+    cell: str = option("gru", "recurrent cell", choices=CELLS)
+    mogrify_steps: int = option(5, "rounds of mutual gating (--cell mogrifier)")
+    drop_mult: float = option(1.0, "scale of every dropout probability")
+    sub_dim: int = option(64, "fastText sub-word vector size (aligned arch)")
+    buckets: int = option(100_000, "fastText n-gram hashing buckets kept in the model (aligned arch)")
+    word_dim: int = option(64, "trainable word embedding size (aligned arch)")
+    shape_dim: int = option(16, "word-shape embedding size (aligned arch)")
+    word_drop: float = option(0.1, "share of training tokens whose word embedding is the unknown word's (aligned arch)")
+    src_words: int = option(0, "word-embedding rows (set by the learner)", cli=False)
 
     def __post_init__(self):
-        from .errors import UserError
-        if self.arch not in ARCHS: raise UserError(f"arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
-        if self.objective not in OBJECTIVES:
-            raise UserError(f"objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
+        check([(int_ge(getattr(self, n), 1), f"{{}} must be >= 1 (got {getattr(self, n)!r})", n)
+               for n in ("emb_size", "hidden", "layers", "sub_dim", "buckets", "word_dim", "shape_dim")] +
+              [(self.cell in CELLS, f"unknown {{}} {self.cell!r}; choose one of {', '.join(CELLS)}", "cell"),
+               (self.arch in ARCHS, f"unknown {{}} {self.arch!r}; choose one of {', '.join(ARCHS)}", "arch"),
+               (self.objective in OBJECTIVES,
+                f"unknown {{}} {self.objective!r}; choose one of {', '.join(OBJECTIVES)}", "objective"),
+               (int_ge(self.mogrify_steps, 0), f"{{}} must be >= 0 (got {self.mogrify_steps!r})", "mogrify_steps"),
+               (0 <= self.word_drop < 1, f"{{}} must be in [0, 1) (got {self.word_drop!r})", "word_drop"),
+               (self.drop_mult >= 0, f"{{}} must be >= 0 (got {self.drop_mult!r})", "drop_mult")])
         if self.attention and self.arch == "aligned": self.arch = "attention"  # the old flag still works
         if self.arch == "attention": self.attention = True
 

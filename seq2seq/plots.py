@@ -17,7 +17,7 @@ from .tags import parse
 __all__ = ["plot_lengths", "plot_tag_counts", "attention_inputs", "plot_attention", "plot_decoder_comparison"]
 
 
-def _lengths(texts, unit: str, lang: str) -> np.ndarray:
+def _text_lengths(texts, unit: str, lang: str) -> np.ndarray:
     "Length of each text in `unit` ('tokens': the model's tokens, 'chars': characters)."
     if unit == "chars": return np.array([len(t) for t in texts])
     from .tokenizer import tokenize  # spaCy: only when token lengths are asked for
@@ -41,7 +41,7 @@ def plot_lengths(df: pd.DataFrame, cols: Sequence[str] = ("orig_text", "annotate
     fig = Figure(figsize=(5 * len(cols), 3.5), layout="constrained")
     for ax, col in zip(fig.subplots(1, len(cols), squeeze=False)[0], cols):
         texts = [t for t in df[col] if isinstance(t, str) and t]
-        lens = _lengths(texts, unit, lang)
+        lens = _text_lengths(texts, unit, lang)
         ax.hist(lens, bins=bins, color="tab:blue")
         ax.set_xlabel(f"{unit} per text")
         ax.set_ylabel("texts")

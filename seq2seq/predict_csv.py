@@ -15,6 +15,7 @@ from . import compat  # noqa: F401  (before fastai)
 from fastprogress.fastprogress import progress_bar
 
 from .data import DataError
+from .decode import DecodeConfig, decode_config
 from .metrics import text_metrics
 from .utils import temp_beside
 
@@ -31,7 +32,7 @@ def check_output(out) -> Path:
     return out
 
 
-def _chunks(path: Path, src: str, chunk_rows: int):
+def _read_chunks(path: Path, src: str, chunk_rows: int):
     "Read `path` in chunks of strings; clear errors for a missing column, an empty or non-UTF-8 file."
     if not path.is_file(): raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0: raise DataError(f"{path}: the file is empty")
@@ -53,18 +54,21 @@ def _count_rows(path: Path) -> Optional[int]:
     "Data rows in a CSV (for the progress bar); None when it cannot be read as such."
     try:
         with open(path, newline="", encoding="utf-8") as f: return max(sum(1 for _ in csv.reader(f)) - 1, 0)
-    except (OSError, UnicodeDecodeError, csv.Error):  # _chunks says what is wrong
+    except (OSError, UnicodeDecodeError, csv.Error):  # _read_chunks says what is wrong
         return None
 
 
-def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str = "prediction",
-                ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0, log=print,
-                **restore_kwargs) -> dict:
+def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: Optional[str] = None,
+                pred_col: str = "prediction", ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0,
+                log=print, **options) -> dict:
     """Write `out`: `csv_in` plus a `pred_col` column (and `{pred_col}_nbest` with n_best > 1).
+
+    Decoding follows `cfg` (a `DecodeConfig`), with `options` (its field names) replacing its fields.
 
     With `ref` (a column of references) also writes `out.metrics.json` and returns the metrics:
     BLEU, chrF, exact match, span P/R/F1 (micro and per type) and faithfulness.
     """
+    cfg = decode_config(cfg, **options)
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
     stats = getattr(learn.model, "src_stats", None)  # an open-vocabulary model counts unseen source tokens
@@ -72,13 +76,13 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     total = _count_rows(csv_in)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
-        chunks = _chunks(csv_in, src, chunk_rows)
+        chunks = _read_chunks(csv_in, src, chunk_rows)
         # no bar when the rows cannot be counted: fastprogress would call len() on the generator
         pb = progress_bar(chunks, total=-(-total // chunk_rows)) if total else chunks
         for i, chunk in enumerate(pb):
             if ref is not None and ref not in chunk.columns:
                 raise DataError(f"{csv_in}: no reference column {ref!r}")
-            _predict_chunk(learn, chunk, src, pred_col, restore_kwargs)
+            _predict_chunk(learn, chunk, src, pred_col, cfg)
             chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
@@ -89,11 +93,11 @@ def predict_csv(learn, csv_in, out, *, src: Optional[str] = None, pred_col: str 
     return _report(learn, keep, out, ref, show, log)
 
 
-def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, kwargs: dict):
+def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, cfg: DecodeConfig):
     "Add the prediction column(s) to one chunk in place."
-    res = learn.restore(chunk[src].tolist(), with_scores=True, **kwargs)
+    res = learn.restore(chunk[src].tolist(), cfg, with_scores=True)
     chunk[pred_col] = [r[0][0] for r in res]
-    if kwargs.get("n_best", 1) > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
+    if cfg.n_best > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
 
 
 def _keep(keep: dict, chunk: pd.DataFrame, src: str, pred_col: str, ref: Optional[str]):

@@ -20,13 +20,11 @@ from . import compat  # noqa: F401  (before fastai)
 from fastai.text.transform import BOS, EOS, PAD
 from fastprogress.fastprogress import progress_bar
 
-from .decode import FaithfulConstraint, generate
+from .decode import DECODERS, DecodeConfig, FaithfulConstraint, decode_config, generate
 from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
 
-__all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]
-
-DECODERS = ("greedy", "topk", "nucleus", "beam")
+__all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]  # DECODERS: decode's, re-exported
 _SPECIAL = {BOS, EOS, PAD}  # ids the decoder bans or stops at
 
 
@@ -92,59 +90,52 @@ def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
     return res
 
 
-def _check(decoder: str, beam_size: int, n_best: int):
-    "Validate what generate does not know about (it checks the rest)."
-    if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
-    if decoder == "beam" and n_best > beam_size:
-        raise ValueError(f"n_best ({n_best}) must be <= beam_size ({beam_size})")
-
-
-def restore_texts(learn, texts: Sequence[Optional[str]], *, decoder: str = "greedy",
-                  faithful: Optional[bool] = None, bs: int = 64, n_best: int = 1,
-                  with_scores: bool = False, progress: bool = False, **decode_kwargs):
+def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeConfig] = None, *,
+                  with_scores: bool = False, progress: bool = False, **options):
     """Decode `texts` with `learn`'s model.
 
     Args:
         texts: source strings; None/NaN give "", and whitespace-only texts come back as they are
             (faithful) or as "" (free), without decoding.
-        decoder: "greedy", "topk", "nucleus" or "beam".
-        faithful: constrain output to the source (default: on).
-        bs: sentences per batch (sorted by length to keep padding small).
-        n_best, with_scores: return, per text, a list of `(text, score)` (n_best of them), best
-            first, instead of one string; the score is the length-normalised log-probability for
-            beam search, the plain one for the other decoders.
-        decode_kwargs: beam_size, top_k, top_p, temperature, length_penalty, max_len,
-            min_len, seed — see `decode.generate`.
+        cfg: a `decode.DecodeConfig`; `options` (its field names, e.g. `decoder="beam"`) replace
+            its fields, or build one when `cfg` is None. Besides the decoder's own options:
+            faithful: constrain output to the source (default: on).
+            bs: sentences per batch (sorted by length to keep padding small).
+        with_scores (or n_best > 1): return, per text, a list of `(text, score)` (n_best of them),
+            best first, instead of one string; the score is the length-normalised log-probability
+            for beam search, the plain one for the other decoders.
     """
-    faithful = True if faithful is None else faithful
-    _check(decoder, decode_kwargs.get("beam_size", 5), n_best)
+    c = decode_config(cfg, **options)
     meta, model = learn.model.meta, learn.model
     strip_task = meta["task"] == "strip"
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
-    todo = [i for i, t in enumerate(texts) if t.strip()]
-    todo.sort(key=lambda i: len(texts[i]))
+    todo = sorted((i for i, t in enumerate(texts) if t.strip()), key=lambda i: len(texts[i]))
     # a blank text has nothing to tag: faithful output is the text itself, free output is empty
-    res = [[(t if faithful else "", 0.0)] for t in texts]
+    res = [[(t if c.faithful else "", 0.0)] for t in texts]
     model.eval()
     dev = next(model.parameters()).device
-    batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]
-    key = "norm_score" if decoder == "beam" else "score"  # samples: their plain log-probability
+    batches = [todo[i:i + c.bs] for i in range(0, len(todo), c.bs)]
     for b in (progress_bar(batches) if progress and batches else batches):
-        enc = _encode(learn, [texts[i] for i in b], meta["lang"], strip_task)
-        src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
-                                              padding_value=model.pad_idx).to(dev)
-        cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
-                if faithful else None)
-        hyps = generate(model, src, decoder=decoder, n_best=n_best, constraint=cons, **decode_kwargs)
-        for i, e, hs in zip(b, enc, hyps):
-            hs = sorted(hs, key=lambda h: -getattr(h, key))  # best first by the score reported
-            res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], faithful, strip_task),
-                       getattr(h, key)) for h in hs] or [(texts[i], float("-inf"))]
-    if with_scores or n_best > 1: return res
+        _decode_batch(learn, texts, b, c, o2c, strip_task, dev, res)
+    if with_scores or c.n_best > 1: return res
     return [r[0][0] for r in res]
+
+
+def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_task: bool, dev, res: list):
+    "Decode the texts at indices `b` and put their `(text, score)` lists into `res`."
+    model, itos = learn.model, learn.data.y.vocab.itos
+    key = "norm_score" if c.decoder == "beam" else "score"  # samples: their plain log-probability
+    enc = _encode(learn, [texts[i] for i in b], model.meta["lang"], strip_task)
+    src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
+                                          padding_value=model.pad_idx).to(dev)
+    cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
+            if c.faithful else None)
+    for i, e, hs in zip(b, enc, generate(model, src, c, constraint=cons)):
+        hs = sorted(hs, key=lambda h: -getattr(h, key))  # best first by the score reported
+        res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], c.faithful, strip_task),
+                   getattr(h, key)) for h in hs] or [(texts[i], float("-inf"))]
 
 
 def _text(src: str, src_pieces, out: List[str], faithful: bool, strip_task: bool) -> str:

@@ -7,8 +7,8 @@ braces `{` `}` are ordinary text. Offsets in a `Span` refer to the plain text (m
 removed); offsets in a `TagError` message refer to the annotated text that was checked.
 """
 import re
-from typing import Iterable, NamedTuple, Optional
-from .errors import UserError
+from typing import Iterable, NamedTuple
+from .errors import TagError
 
 __all__ = ['MARKER_RE', 'Span', 'TagError', 'is_marker', 'is_open', 'is_close', 'marker_type',
            'open_marker', 'close_marker', 'parse', 'strip_tags', 'spans', 'validate', 'annotate',
@@ -28,13 +28,6 @@ class Span(NamedTuple):
     start: int
     end: int
     type: str
-
-
-class TagError(UserError):
-    "Malformed inline annotation; `pos` is the char offset of the problem when known."
-    def __init__(self, msg: str, pos: Optional[int] = None):
-        super().__init__(msg)
-        self.pos = pos
 
 
 def is_marker(tok: str) -> bool:

@@ -18,15 +18,18 @@ import re
 from typing import List, NamedTuple
 
 from .compat import blank_nlp  # before fastai
-from fastai.text.transform import BaseTokenizer, BOS, EOS, PAD
+from fastai.text.transform import BaseTokenizer, BOS, EOS, FLD, PAD, TK_MAJ, TK_REP, TK_UP, TK_WREP, UNK
 
 from .tags import MARKER_RE, is_close, is_marker, is_open
 
-__all__ = ["JOIN", "SPACE", "Piece", "pieces", "tokenize", "detokenize", "MarkerTokenizer", "is_control"]
+__all__ = ["JOIN", "SPACE", "FAKE", "SPECIAL_TOKENS", "Piece", "pieces", "tokenize", "detokenize", "MarkerTokenizer", "is_control"]
 
 JOIN, SPACE = "xxjn", "xxsp"
-_NO_SPACE_BEFORE = set(".,;:!?)]}%/-")
-_NO_SPACE_AFTER = set("([{$#/-")
+FAKE = "xxfake"  # fastai pads a vocabulary to a multiple of 8 with it
+# fastai v1's special tokens, FAKE and our whitespace-control tokens: never words of a text
+SPECIAL_TOKENS = frozenset([UNK, PAD, BOS, EOS, FLD, TK_MAJ, TK_UP, TK_REP, TK_WREP, FAKE, JOIN, SPACE])
+_DETOK_NO_SPACE_BEFORE = set(".,;:!?)]}%/-")
+_DETOK_NO_SPACE_AFTER = set("([{$#/-")
 
 
 class Piece(NamedTuple):
@@ -44,8 +47,8 @@ def is_control(tok: str) -> bool:
 def default_sep(a: str, b: str) -> str:
     "The separator assumed between tokens `a` and `b` when no control token says otherwise."
     if a.isspace() or b.isspace() or is_open(a) or is_close(b): return ""
-    if b[0] in _NO_SPACE_BEFORE or b[0] == "'" or b == "n't": return ""
-    if a[-1] in _NO_SPACE_AFTER: return ""
+    if b[0] in _DETOK_NO_SPACE_BEFORE or b[0] == "'" or b == "n't": return ""
+    if a[-1] in _DETOK_NO_SPACE_AFTER: return ""
     return " "
 
 
@@ -143,7 +146,7 @@ def tokenize(text: str, lang: str = "en") -> List[str]:
 
 def detokenize(tokens) -> str:
     "Inverse of `tokenize`; BOS/EOS/padding are dropped."
-    toks = [t for t in tokens if t not in (BOS, EOS, PAD, "xxfake")]
+    toks = [t for t in tokens if t not in (BOS, EOS, PAD, FAKE)]
     dflt = _default_seps([t for t in toks if not is_control(t)])
     out, n, gap = [], 0, None  # n: words and markers written; gap: text of the controls after the last one
     for t in toks:

@@ -6,7 +6,6 @@ half-written file in the output folder.
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -21,36 +20,12 @@ from .distributed import (broadcast_from_main, distributed_training, is_main_pro
                           main_only, single_process)
 from .device import maybe_fp16, pick_device, set_threads, use_device
 from .learner import export_learner, seq2seq_learner
-from .monitor import check_monitor, monitor_callbacks, read_checkpoint, resume
-from .model import ModelConfig
-from .utils import atomic_write
+from .checkpoint import monitor_callbacks, read_checkpoint, resume
+from .history import JsonlLogger, check_monitor
+from .train_config import OUTPUTS, TrainConfig
+from .utils import atomic_write, save_png
 
-__all__ = ["TrainConfig", "check_writable", "train", "atomic_write"]
-
-
-@dataclass
-class TrainConfig:
-    "Everything a training run needs; scripts/train.py fills it from the command line."
-    csv: str = "data/sample.csv"
-    out: str = "models/sample"
-    src: str = "orig_text"
-    tgt: str = "annotated_text"
-    lang: str = "en"
-    vectors: Optional[str] = None
-    epochs: int = 10
-    lr: Optional[float] = None
-    bs: int = 128
-    valid_pct: float = 0.1
-    seed: int = 42
-    model: ModelConfig = field(default_factory=ModelConfig)
-    pr_force: tuple = (1.0, 1.0, 5)
-    decode_limit: int = 1000
-    device: str = "auto"
-    fp16: bool = False
-    threads: Optional[int] = None
-    monitor: str = "valid_loss"
-    patience: Optional[int] = None
-    resume: Optional[str] = None
+__all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write"]
 
 
 def check_writable(out) -> Path:
@@ -64,12 +39,6 @@ def check_writable(out) -> Path:
     except OSError as e:
         raise OSError(f"--out {out}: not writable ({e.strerror or e})") from None
     return out
-
-
-def _save_fig(fig, path: Path):
-    "Save a matplotlib figure atomically and close it."
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=100, bbox_inches="tight"))
-    plt.close(fig)
 
 
 def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
@@ -88,11 +57,8 @@ def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run the whole job; returns the final metrics (also written to `out/metrics.json`).
 
-    Files in `cfg.out`: valid.csv (the held-out rows), lr_find.png, metrics.jsonl (a line per
-    epoch), history.csv (the same as a table), losses.png and metrics.png (refreshed each epoch),
-    best.pth (best epoch by `cfg.monitor`; its weights are the ones exported), last.pth (to
-    `--resume`), metrics.json, export.pkl. In multi-process training (seq2seq/distributed.py)
-    every process runs this; rank 0 writes the files.
+    The files written to `cfg.out` are listed in `train_config.OUTPUTS`. In multi-process training
+    (seq2seq/distributed.py) every process runs this; rank 0 writes the files.
     """
     dev = pick_device(cfg.device)  # fail fast, before any work
     set_threads(cfg.threads)
@@ -107,25 +73,27 @@ def train(cfg: TrainConfig, log=print) -> dict:
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")
     with main_first():  # rank 0 trains fastText and caches the embeddings; the others then read the cache
         learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,
-                                src=cfg.src, tgt=cfg.tgt, pr_force=cfg.pr_force, decode_limit=cfg.decode_limit,
+                                src=cfg.src, tgt=cfg.tgt, teacher_forcing=cfg.teacher_forcing, decode_limit=cfg.decode_limit,
                                 seed=cfg.seed, verbose=main)
     check_monitor(learn, cfg.monitor)  # before a long lr_find
     maybe_fp16(learn, cfg.fp16, dev)
-    start, epochs, lr = _schedule(learn, cfg, ck, out, main, log)
+    start, epochs, lr = _start_schedule(learn, cfg, ck, out, main, log)
+    rows = []
     if start is not None and start >= epochs:
         log("nothing left to train: that run finished (or stopped early)")
     else:
         cbs = monitor_callbacks(learn, out, monitor=cfg.monitor, patience=cfg.patience)
         with distributed_training(learn, seed=cfg.seed):  # DDP when several processes run this, else nothing
             learn.fit_one_cycle(epochs, lr, start_epoch=start, callbacks=cbs)
-    res = final_metrics(learn, lr, out)
+        rows = next(cb.rows for cb in cbs if isinstance(cb, JsonlLogger))
+    res = final_metrics(learn, rows, lr, out)
     if not main: return res  # the same values as rank 0's; it writes the files
     export_learner(learn, out / "export.pkl")
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(res, indent=2)))
     return res
 
 
-def _schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool, log):
+def _start_schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool, log):
     "(start_epoch, epochs, lr): from the checkpoint when resuming, else from `cfg` and lr_find."
     if ck is not None:
         start = resume(learn, Path(cfg.resume) / "last.pth", ck)
@@ -135,15 +103,15 @@ def _schedule(learn, cfg: TrainConfig, ck: Optional[dict], out: Path, main: bool
     if lr is None and main:  # rank 0 searches alone; the others take its lr below
         with single_process(): learn.lr_find(num_it=60)
         fig, lr = suggest_lr(learn)
-        _save_fig(fig, out / "lr_find.png")
+        save_png(fig, out / "lr_find.png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
         log(f"lr_find suggests lr={lr:.2e} (plot: {out / 'lr_find.png'})")
     return None, cfg.epochs, broadcast_from_main(lr)
 
 
-def final_metrics(learn, lr: float, out: Path) -> dict:
-    """The exported (best) epoch's validation loss and metrics, from metrics.jsonl's rows;
-    also writes them all as history.csv."""
-    rows = getattr(getattr(learn, "jsonl_logger", None), "rows", None) or []
+def final_metrics(learn, rows: list, lr: float, out: Path) -> dict:
+    """The exported (best) epoch's validation loss and metrics, from the run's `rows` (those of
+    metrics.jsonl); also writes them all as history.csv."""
     if not rows: return {"lr": lr, "epochs": 0}
     if is_main_process(): atomic_write(out / "history.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
     best = rows[-1]["best_epoch"]

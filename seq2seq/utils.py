@@ -1,4 +1,6 @@
-"""Small helpers shared by scripts and modules: seeding and atomic file writes (no torch at import)."""
+"""Small helpers shared by scripts and modules: seeding and atomic file writes (no torch at import).
+
+`atomic_write` is the one way this project writes a file in place."""
 import contextlib
 import os
 import random
@@ -6,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["seed_everything", "temp_beside", "atomic_write"]
+__all__ = ["seed_everything", "temp_beside", "atomic_write", "save_png"]
 
 
 def seed_everything(seed: int) -> None:
@@ -46,3 +48,8 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     "Call `write(tmp_path)`, then put the file in place at `path` atomically (see `temp_beside`)."
     with temp_beside(path) as tmp: write(tmp)
     return Path(path)
+
+
+def save_png(fig, path, **savefig_kwargs) -> Path:
+    "Write a matplotlib figure to `path` as PNG, atomically (`savefig_kwargs`: dpi, bbox_inches, ...)."
+    return atomic_write(path, lambda p: fig.savefig(p, format="png", **savefig_kwargs))

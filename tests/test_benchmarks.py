@@ -10,7 +10,7 @@ from benchmarks import cells as bench_cells
 from benchmarks import train_speed
 from seq2seq.model import ModelConfig, get_seq2seq_model
 
-TINY_SPEED = ["--emb", "16", "--hidden", "12", "--layers", "2", "--bs", "4", "--vocab", "40",
+TINY_SPEED = ["--emb-size", "16", "--hidden", "12", "--layers", "2", "--bs", "4", "--vocab", "40",
               "--src-len", "5", "--tgt-len", "6", "--steps", "2", "--repeats", "2", "--markers", "6"]
 VARIANTS = {"reference", "full_forcing", "pr_force_0.5", "attention", "faithful", "faithful_floor"}
 
@@ -53,7 +53,7 @@ def test_reference_is_our_model_decoded_step_by_step():
 
 def test_cells_main_prints_json_and_plots(tmp_path, capsys):
     out = tmp_path / "out"
-    bench_cells.main(["--rows", "48", "--epochs", "2", "--emb", "8", "--hidden", "8", "--layers", "1",
+    bench_cells.main(["--rows", "48", "--epochs", "2", "--emb-size", "8", "--hidden", "8", "--layers", "1",
                       "--bs", "16", "--workers", "0", "--out", str(out)])
     res = _last_json(capsys)
     assert {"valid_loss", "seconds", "final_token_acc"} <= set(res)

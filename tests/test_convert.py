@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scripts.convert import main
+from seq2seq.cli import run
+from seq2seq.commands.convert import main
 from seq2seq.convert import (ConvertError, Report, convert, load_mapping, read_brat, read_conll, read_docs,
                              read_json, save_csv, split_sentences)
 from seq2seq.tags import Span, parse, strip_tags
@@ -361,7 +362,7 @@ def test_save_csv_replaces_atomically(tmp_path):
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / 'out.csv'
     m = write(tmp_path / 'm.json', json.dumps({'PATIENT': 'NAME:PATIENT', 'NAME': None}))
-    assert main(['--format', 'brat', str(FIX / 'brat'), '--out', str(out), '--map', str(m), '--lang', 'en']) == 0
+    assert run(main, ['--format', 'brat', str(FIX / 'brat'), '--out', str(out), '--map', str(m), '--lang', 'en']) == 0
     df = read_csv(out)
     assert list(df.columns) == ['orig_text', 'annotated_text', 'doc_id'] and len(df) == 6
     assert df.annotated_text[0].startswith('{{NAME:PATIENT}}Rosa Villanueva{{/NAME:PATIENT}}')
@@ -373,7 +374,7 @@ def test_cli_end_to_end(tmp_path, capsys):
 
 def test_cli_conll_detokenize(tmp_path):
     out = tmp_path / 'c.csv'
-    assert main(['-f', 'conll', str(FIX / 'conll' / 'iob1.conll'), '-o', str(out), '--detokenize']) == 0
+    assert run(main, ['-f', 'conll', str(FIX / 'conll' / 'iob1.conll'), '-o', str(out), '--detokenize']) == 0
     assert read_csv(out).orig_text[2] == 'The Kestrel Prize went to Dana Reyes (Chile).'
 
 
@@ -383,15 +384,15 @@ def test_cli_conll_detokenize(tmp_path):
 def test_cli_fatal_errors_one_line(tmp_path, capsys, argv, msg):
     out = tmp_path / 'o.csv'
     argv = [str(FIX / 'brat') if a == 'FIX' else a for a in argv]
-    assert main(argv + ['--out', str(out)]) == 1
+    assert run(main, argv + ['--out', str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith('convert.py: error: ') and msg in err and '\n' not in err
+    assert err.startswith('error: ') and msg in err and '\n' not in err
     assert not out.exists()
 
 
 def test_cli_no_rows_is_an_error(tmp_path, capsys):
     p = write(tmp_path / 'x.json', '[{"spans": []}]')
-    assert main(['-f', 'json', str(p), '-o', str(tmp_path / 'o.csv')]) == 1
+    assert run(main, ['-f', 'json', str(p), '-o', str(tmp_path / 'o.csv')]) == 2
     assert 'no rows converted' in capsys.readouterr().err
 
 

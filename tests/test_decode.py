@@ -8,7 +8,7 @@ import torch.nn as nn
 from hypothesis import given, settings, strategies as st
 
 from seq2seq.decode import (DECODERS, FaithfulConstraint, Hypothesis, apply_temperature, check_faithful,
-                            generate, greedy_pick, length_penalty, mask_logits, top_k_pick, top_p_pick)
+                            generate, gnmt_penalty, greedy_pick, mask_logits, top_k_pick, top_p_pick)
 
 UNK, PAD, BOS, EOS = 0, 1, 2, 3
 
@@ -155,8 +155,8 @@ def test_temperature_mask_and_penalty():
     assert torch.equal(apply_temperature(x, 2.), x / 2)
     m = mask_logits(x, torch.tensor([[True, False, True]]))
     assert m[0, 1] == float("-inf") and m[0, 2] == 3.
-    assert length_penalty(1, 0.) == 1 and length_penalty(1, 1.) == 1 and length_penalty(7, 1.) == 2
-    assert math.isclose(length_penalty(13, 0.5), math.sqrt(3))
+    assert gnmt_penalty(1, 0.) == 1 and gnmt_penalty(1, 1.) == 1 and gnmt_penalty(7, 1.) == 2
+    assert math.isclose(gnmt_penalty(13, 0.5), math.sqrt(3))
 
 
 # ---------------------------------------------------------------- generate on fake models
@@ -280,7 +280,7 @@ def test_beam_n_best_sorted_and_distinct():
         assert all(PAD not in x.tokens and EOS not in x.tokens and BOS not in x.tokens for x in h)
         for x in h:
             steps = len(x.tokens) + x.finished
-            assert math.isclose(x.norm_score, x.score / length_penalty(steps, 0.6), rel_tol=1e-5)
+            assert math.isclose(x.norm_score, x.score / gnmt_penalty(steps, 0.6), rel_tol=1e-5)
 
 
 @pytest.mark.parametrize("kw", [dict(decoder="sample"), dict(beam_size=0), dict(decoder="beam", n_best=6),

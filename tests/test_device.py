@@ -7,6 +7,7 @@ from fastai.callback import Callback
 from fastai.torch_core import defaults
 
 from seq2seq.data import read_pairs, seq2seq_data
+from seq2seq.errors import UserError
 from seq2seq.device import (MAX_DEFAULT_THREADS, maybe_fp16, pick_device, set_threads, tensors_on, usable_cores,
                             use_device)
 from seq2seq.learner import seq2seq_learner
@@ -50,7 +51,7 @@ def test_cuda_without_a_gpu_is_refused(no_cuda, name):
     with pytest.raises(ValueError) as e:
         pick_device(name)
     msg = str(e.value)
-    assert f"--device {name}: no CUDA device is available" in msg and "use --device cpu or auto" in msg
+    assert f"device {name!r}: no CUDA device is available" in msg and "use device cpu or auto" in msg
 
 
 def test_cuda_index_out_of_range(monkeypatch):
@@ -63,7 +64,7 @@ def test_cuda_index_out_of_range(monkeypatch):
 
 @pytest.mark.parametrize("name", ["gpu", "cuda:x", "meta"])
 def test_unknown_device_names(name):
-    with pytest.raises(ValueError, match=f"--device {name}"):
+    with pytest.raises(UserError, match=f"device {name!r}"):
         pick_device(name)
 
 
@@ -79,7 +80,7 @@ def test_set_threads():
     assert set_threads(2) == 2 and torch.get_num_threads() == 2
     n = set_threads()
     assert n == min(usable_cores(), MAX_DEFAULT_THREADS) and torch.get_num_threads() == n >= 1
-    with pytest.raises(ValueError, match="--threads"):
+    with pytest.raises(UserError, match="threads must be >= 1"):
         set_threads(0)
 
 
@@ -142,7 +143,7 @@ def test_use_device_moves_model_and_batches_to_cuda(data):
 
 def test_fp16_only_on_cuda(data):
     learn = tiny_learner(data)
-    with pytest.raises(ValueError, match="--fp16 needs a CUDA device"):
+    with pytest.raises(UserError, match="fp16 needs a CUDA device"):
         maybe_fp16(learn, True, CPU)
     n = len(learn.callbacks)
     assert maybe_fp16(learn, False, CPU) is learn and len(learn.callbacks) == n

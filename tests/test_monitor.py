@@ -1,4 +1,4 @@
-"""metrics.jsonl, best model, early stopping and resumable checkpoints (seq2seq/monitor.py).
+"""metrics.jsonl, best model, early stopping and resumable checkpoints (seq2seq/history.py, best.py, checkpoint.py).
 
 One module-scoped set of runs on 64 sample pairs (3 batches per epoch, a 16-unit model):
 A trains 4 epochs straight; B is the same run crashing at the start of epoch 2; C is a fresh
@@ -16,12 +16,15 @@ from seq2seq import compat  # noqa: F401  (before fastai)
 from fastai.callback import Callback
 from fastai.torch_core import add_metrics
 
+from seq2seq.callbacks import TeacherForcingConfig
 from seq2seq.data import read_pairs, seq2seq_data
+from seq2seq.errors import UserError
 from seq2seq.learner import seq2seq_learner
 from seq2seq.metrics import TokenAccuracy
 from seq2seq.model import ModelConfig
-from seq2seq.monitor import (BEST, JSONL, LAST, CheckpointError, atomic_save, best_epoch, check_monitor,
-                             monitor_callbacks, monitor_mode, read_checkpoint, resume, valid_monitors)
+from seq2seq.best import BEST
+from seq2seq.checkpoint import LAST, CheckpointError, atomic_save, monitor_callbacks, read_checkpoint, resume
+from seq2seq.history import JSONL, best_epoch, check_monitor, monitor_mode, valid_monitors
 from seq2seq.utils import seed_everything
 
 EPOCHS, LR = 4, 1e-2
@@ -43,7 +46,7 @@ def make_learner(data, work, hidden=16):
     "A tiny Learner, built the same way (same seed) every time; teacher forcing decays so steps draw coins."
     seed_everything(0)
     return seq2seq_learner(data, ModelConfig(emb_size=16, hidden=hidden, layers=1), cache_dir=work / "cache",
-                           verbose=False, decode_limit=16, pr_force=(1.0, 0.5, 2), silent=True)
+                           verbose=False, decode_limit=16, teacher_forcing=TeacherForcingConfig(1.0, 0.5, 2), silent=True)
 
 
 class Crash(Exception):
@@ -276,5 +279,5 @@ def test_early_stopping_waits_while_the_metric_improves(data, work, tmp_path):
 
 
 def test_patience_must_be_positive(data, work, tmp_path):
-    with pytest.raises(ValueError, match="--patience"):
+    with pytest.raises(UserError, match="patience must be >= 1"):
         monitor_callbacks(make_learner(data, work), tmp_path, patience=0)

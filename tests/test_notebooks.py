@@ -1,5 +1,6 @@
 """Execute the notebooks of nbs/ in order, small (SEQ2SEQ_NB_SMALL=1), into a temporary folder."""
 import json
+import os
 import sys
 
 import jupytext
@@ -50,6 +51,8 @@ def executed(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("SEQ2SEQ_NB_SMALL", "1")
     monkeypatch_module.setenv("SEQ2SEQ_NB_OUT", str(out))
     monkeypatch_module.setenv("OMP_NUM_THREADS", "1")  # tiny models: one thread beats fighting over two cores
+    # the kernel imports this checkout's package even when it is not installed
+    monkeypatch_module.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     res = {}
     for name in ORDER:
         nb = jupytext.read(NBS / name)

@@ -81,7 +81,7 @@ def test_templates_many_and_all_render():
     assert len(TEMPLATES) + len(PLAIN_TEMPLATES) >= 80
     r = random.Random(0)
     for t in TEMPLATES + PLAIN_TEMPLATES:
-        orig, ann = synth._join(synth._render(r, t))
+        orig, ann = synth._pair_texts(synth._render(r, t))
         assert "{" not in orig and parse(ann)[0] == orig
         assert (orig == ann) == (t in PLAIN_TEMPLATES)
 
@@ -92,7 +92,7 @@ def test_article_agrees_with_number():
     assert not synth._needs_an("7") and not synth._needs_an("180") and not synth._needs_an("teacher")
     r = random.Random(0)
     for _ in range(300):
-        orig, _ = synth._join(synth._render(r, "She is a {AGE}-year-old {PROFESSION}."))
+        orig, _ = synth._pair_texts(synth._render(r, "She is a {AGE}-year-old {PROFESSION}."))
         assert re.match(r"She is an (8\d?|11|18)-", orig) or re.match(r"She is a (?!8|11-|18-)\d", orig), orig
 
 
@@ -117,3 +117,19 @@ def test_committed_sample_is_reproducible(tmp_path, pairs):
     assert SAMPLE.is_file(), "data/sample.csv missing: run python scripts/make_sample_data.py"
     fresh = write_csv(pairs, tmp_path / "sample.csv")
     assert SAMPLE.read_bytes() == fresh.read_bytes()
+
+
+def test_fake_draws_each_phi_type_reproducibly():
+    "The public surrogate generators: every PHI type has one, the same seed gives the same value."
+    for kind in synth.PHI_TYPES:
+        a, b = synth.fake(kind, random.Random(3)), synth.fake(kind, random.Random(3))
+        assert isinstance(a, str) and a.strip() and a == b, kind
+    assert set(synth.GENERATORS) == set(synth.PHI_TYPES)
+    assert synth.fake("NAME:PATIENT", random.Random(0), "last") in synth.LAST
+    with pytest.raises(KeyError, match="NAME:PATIENT"):
+        synth.fake("PHONE", random.Random(0))
+
+
+def test_word_lists_come_from_the_data_file():
+    assert synth.WORDS_FILE.is_file() and synth.WORDS_FILE.parent.name == "synth"
+    assert synth.FIRST == synth._load_words()["first"] and len(synth.TEMPLATES) > 50

@@ -98,8 +98,9 @@ def test_the_script_prints_only_its_error_line(pairs, tmp_path):
     junk = tmp_path / "junk.vec"
     junk.write_text("not vectors\n")
     argv = ["--csv", str(pairs), "--vectors", str(junk), "--out", str(tmp_path / "out")] + TINY
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")] + argv, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, env=env)  # PYTHONPATH: the package need not be installed
     assert r.returncode == 2
     assert r.stderr.splitlines() == [f"error: vectors file {junk} is not a fastText .bin or .vec file: "
                                      "first line should be \"<words> <dimension>\", got 'not vectors\\n'"]
