@@ -17,7 +17,7 @@ from .model import ModelConfig, get_seq2seq_model
 from .aligned import AlignedSeq2Seq, CandidateAccuracy, CandidateLoss, frequent_rows
 from .tags import is_marker
 from .utils import atomic_write
-from .errors import ModelFileError
+from .errors import ModelFileError, UserError
 
 __all__ = ["Seq2SeqLearner", "seq2seq_learner", "build_model", "export_learner", "load_seq2seq", "ModelFileError",
            "FORMAT_VERSION"]
