@@ -1,33 +1,39 @@
 #!/usr/bin/env python
-"""Restoration quality on a real corpus: span P/R/F1 (micro and per type), exact match,
-faithfulness, BLEU and chrF of each model variant x decoder x faithful mode, with CPU cost.
+"""Restoration quality on real corpora: one table per corpus, every system trained and scored in one run.
 
-The package does all the work: `training.train` fits one model per variant (plain: GRU
-encoder-decoder; attn: bidirectional encoder + additive attention) on the training CSV (it
-holds out --valid-pct of it for its own validation), `load_seq2seq` reloads each export and
-`restore` decodes the test sentences with every decoder, faithful (output = source + tags)
-and free (--no-free skips those). `metrics.text_metrics` scores them against the references.
+Systems (rows), all on the same sentences and seed:
+  copy       the source unchanged (no model): the floor every system must beat
+  crf        the CRF tagger baseline (seq2seq/crf.py), trained here on the same training rows
+  seed, attention, aligned
+             the seq2seq architectures, trained with `training.train` and a `TrainConfig` whose
+             every field is the default (what `scripts/train.py --csv ... --lang ... --out ...` gives)
+             except the architecture; decoded greedy and faithful with `learn.restore`.
+An architecture this version of the package does not know is skipped with a note. `--set` and
+`--max-train-rows` cap a system to fit a time budget; a capped row says so in its note.
 
-Corpora (under --shared, read-only): meddocan (Spanish, train.csv -> dev.csv) and presidio
-(English synth.csv, split 80/20 with --seed; both parts are written to OUT/data). The learning
-rate is a fixed 3e-3 unless --lr or --lr-find. Costs are CPU minutes (this process and its
-data-loader workers, all threads) and wall minutes, for training and decoding separately.
+Columns: train CPU-minutes, decoding speed (sentences per CPU-second, greedy, faithful), strict
+micro span P/R/F1 (`metrics.span_scores`: exact offsets and type), span F1 of the five most frequent
+types in the test references, exact match and faithfulness. CPU time is `resource.getrusage`
+(this process and its waited-for children), so the figures hold on a busy machine.
 
-Writes OUT/quality.md (tables) and OUT/results.json (everything, per type included); the models
-stay in OUT/models/VARIANT. A `copy` row (the source unchanged, no model) gives the floor:
-the exact match and BLEU that tagging nothing already earns. Prints the tables and, as the last line, one JSON object.
+Corpora (under --shared, read-only): meddocan (es; train.csv -> all of dev.csv), presidio (en;
+seeded 80/20 split of synth.csv), wikigold (en, CoNLL types; seeded 80/20 split of wikigold.csv).
+Writes OUT/quality.md, OUT/results.json, the splits in OUT/CORPUS/data and the models in
+OUT/CORPUS/models/SYSTEM. Prints the tables and, as the last line, one JSON object.
 
-    python benchmarks/quality.py                    # MEDDOCAN, about an hour of CPU
-    python benchmarks/quality.py --corpus presidio --epochs 5 --out /tmp/q
+    python benchmarks/quality.py --corpus meddocan --systems copy,crf        # minutes
+    python benchmarks/quality.py --corpus presidio,wikigold                    # every system, defaults
+    python benchmarks/quality.py --systems copy,crf,seed,aligned --max-train-rows seed=6000 \\
+        --set seed.epochs=3                                                    # the slow seed arch, capped
 """
 import argparse
 import contextlib
 import json
-import math
-import os
+import resource
 import sys
 import time
 import warnings
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,53 +43,49 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from seq2seq.cli import run  # noqa: E402
 from seq2seq.data import DataError, read_pairs  # noqa: E402
-from seq2seq.tags import strip_tags  # noqa: E402
+from seq2seq.errors import ConfigError  # noqa: E402
 
-__all__ = ["load_corpus", "train_variant", "evaluate", "score", "run_name", "main"]
+__all__ = ["CORPORA", "load_corpus", "arch_config", "run_system", "score", "main"]
 
-CORPORA = {"meddocan": "es", "presidio": "en"}
-VARIANTS = {"plain": False, "attn": True}  # name -> attention
-DECODERS = ("greedy", "beam")
-METRICS = ("f1", "precision", "recall", "exact_match", "exact_match_tagged", "faithfulness", "bleu", "chrf")
+CORPORA = {"meddocan": ("es", ("train.csv", "dev.csv")), "presidio": ("en", ("synth.csv",)),
+           "wikigold": ("en", ("wikigold.csv",))}
+ARCHS = ("seed", "attention", "aligned")
+SYSTEMS = ("copy", "crf") + ARCHS
+LEGACY = {"seed": False, "attention": True}  # arch -> ModelConfig.attention, for a ModelConfig without `arch`
+N_TYPES = 5
 
 
 def _parse(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--corpus", choices=sorted(CORPORA), default="meddocan")
-    p.add_argument("--shared", default=str(ROOT.parent / "shared"), help="folder holding corpora/")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default="meddocan", help=f"comma-separated, from {','.join(CORPORA)} (default meddocan)")
+    p.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated rows, from {','.join(SYSTEMS)} "
+                   "(default: all)")
+    p.add_argument("--shared", default=str(ROOT.parent / "shared"), help="folder holding corpora/ (default ../shared)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "quality"), help="output folder")
-    p.add_argument("--train-rows", type=int, help="seeded sample of the training rows (default: all)")
+    p.add_argument("--train-rows", type=int, help="seeded sample of every corpus's training rows, for all systems "
+                   "(default: all)")
     p.add_argument("--dev-rows", type=int, help="seeded sample of the test rows (default: all)")
-    p.add_argument("--test-pct", type=float, default=0.2, help="presidio: share held out as the test set")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--emb-size", type=int, default=300, help="embedding size (= decoder hidden size)")
-    p.add_argument("--hidden", type=int, default=256, help="encoder hidden size")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--bs", type=int, default=64, help="training batch size")
-    p.add_argument("--lr", type=float, default=3e-3, help="fit_one_cycle's maximum learning rate")
-    p.add_argument("--lr-find", action="store_true", help="use the rate lr_find suggests instead of --lr")
-    p.add_argument("--valid-pct", type=float, default=0.1, help="share of the training rows train() holds out")
-    p.add_argument("--decode-limit", type=int, default=0,
-                   help="validation sentences decoded per epoch for the training log (0: none)")
-    p.add_argument("--variants", default="plain,attn", help=f"comma-separated, from {','.join(VARIANTS)}")
-    p.add_argument("--decoders", default="greedy,beam", help=f"comma-separated, from {','.join(DECODERS)}")
-    p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--decode-bs", type=int, default=64, help="sentences decoded per batch")
-    p.add_argument("--no-free", action="store_true", help="skip the runs with faithful decoding off")
-    p.add_argument("--save-preds", action="store_true", help="write OUT/preds/RUN.csv for each run")
-    p.add_argument("--seed", type=int, default=42, help="seed of the samples, the split and training")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--test-pct", type=float, default=0.2, help="presidio, wikigold: share held out (default 0.2)")
+    p.add_argument("--max-train-rows", action="append", default=[], metavar="SYSTEM=N",
+                   help="train SYSTEM on a seeded sample of N training rows (labelled as capped; repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="SYSTEM.FIELD=VALUE", dest="sets",
+                   help="override one setting of a system (labelled as capped; repeatable): a TrainConfig field "
+                   "(seed.epochs=3), a ModelConfig field (seed.model.hidden=128) or a CrfConfig field "
+                   "(crf.max_iterations=50)")
+    p.add_argument("--decode-bs", type=int, default=64, help="sentences per decoding batch (default 64)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the samples, the splits and training (default 42)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     a = p.parse_args(argv)
-    a.variants = _names(p, a.variants, VARIANTS, "--variants")
-    a.decoders = _names(p, a.decoders, DECODERS, "--decoders")
-    for name in ("train_rows", "dev_rows", "epochs", "emb_size", "hidden", "layers", "bs", "beam_size",
-                 "decode_bs", "threads"):
+    a.corpus = _names(p, a.corpus, CORPORA, "--corpus")
+    a.systems = _names(p, a.systems, SYSTEMS, "--systems")
+    a.caps = {k: int(v) for k, v in (_key_value(p, s, "--max-train-rows") for s in a.max_train_rows)}
+    a.overrides = _overrides(p, a.sets)
+    for name in ("train_rows", "dev_rows", "decode_bs", "threads"):
         v = getattr(a, name)
         if v is not None and v < 1: p.error(f"--{name.replace('_', '-')} must be >= 1")
-    if a.lr <= 0: p.error("--lr must be > 0")
-    for name in ("valid_pct", "test_pct"):
-        if not 0 < getattr(a, name) < 1: p.error(f"--{name.replace('_', '-')} must be between 0 and 1")
+    if any(v < 1 for v in a.caps.values()): p.error("--max-train-rows: N must be >= 1")
+    if not 0 < a.test_pct < 1: p.error("--test-pct must be between 0 and 1")
     return a
 
 
@@ -95,37 +97,87 @@ def _names(p, value: str, allowed, flag: str) -> list:
     return list(dict.fromkeys(res))
 
 
+def _key_value(p, s: str, flag: str):
+    "('seed', '6000') from 'seed=6000', the key checked against the systems."
+    key, eq, val = s.partition("=")
+    if not eq or key not in SYSTEMS or not val.lstrip("-").isdigit():
+        p.error(f"{flag}: expected SYSTEM=N with SYSTEM in {','.join(SYSTEMS)} (got {s!r})")
+    return key, val
+
+
+def _overrides(p, sets) -> dict:
+    "{system: {'epochs': '3', 'model.hidden': '128'}} from the --set strings (checked in `_apply`)."
+    res = {}
+    for s in sets:
+        path, eq, val = s.partition("=")
+        sysname, dot, fld = path.partition(".")
+        if not eq or not dot or sysname not in SYSTEMS[1:]:
+            p.error(f"--set: expected SYSTEM.FIELD=VALUE with SYSTEM in {','.join(SYSTEMS[1:])} (got {s!r})")
+        res.setdefault(sysname, {})[fld] = val
+    return res
+
+
+def _convert(val: str, current, where: str):
+    "`val` as the type of the field's current value (bool, int, float, str; a None default takes a number)."
+    try:
+        if isinstance(current, bool):
+            if val.lower() not in ("true", "false", "1", "0"): raise ValueError(val)
+            return val.lower() in ("true", "1")
+        if isinstance(current, int): return int(val)
+        if isinstance(current, float) or current is None: return float(val)
+        return type(current)(val)
+    except ValueError:
+        raise ConfigError("--set {}={}: not a valid " + type(current).__name__, where, val) from None
+
+
+def _apply(cfg, overrides: dict, system: str):
+    """A copy of the dataclass `cfg` with each 'field' or 'model.field' of `overrides` set, rebuilt with
+    `dataclasses.replace` so the config validates itself; an unknown field is one clear error."""
+    own, nested = {}, {}
+    for path, val in overrides.items():
+        head, dot, rest = path.partition(".")
+        if head not in {f.name for f in fields(cfg)} or (dot and not is_dataclass(getattr(cfg, head))):
+            raise ConfigError("--set {}.{}: " + type(cfg).__name__ + " has no such field", system, path)
+        if dot: nested.setdefault(head, {})[rest] = val
+        else: own[head] = _convert(val, getattr(cfg, head), f"{system}.{path}")
+    for head, ov in nested.items(): own[head] = _apply(getattr(cfg, head), ov, f"{system}.{head}")
+    return replace(cfg, **own)
+
+
+def _check_overrides(a):
+    "Apply every --set to a default config of its system, so a bad one fails before any training."
+    from seq2seq.crf import CrfConfig
+    from seq2seq.training import TrainConfig
+    for system, ov in a.overrides.items(): _apply(CrfConfig() if system == "crf" else TrainConfig(), ov, system)
+
+
 def _sample(df: pd.DataFrame, n, seed: int) -> pd.DataFrame:
     "A seeded sample of `n` rows in their original order (all rows when `n` is None or too large)."
-    if n is None or n >= len(df): return df
+    if n is None or n >= len(df): return df.reset_index(drop=True)
     idx = np.sort(np.random.RandomState(seed).permutation(len(df))[:n])
     return df.iloc[idx].reset_index(drop=True)
 
 
-def load_corpus(a, out: Path):
-    """(training CSV path, test pairs DataFrame, spaCy language) for `a.corpus`.
+def load_corpus(name: str, a) -> tuple:
+    """(training pairs, test pairs, spaCy language) of corpus `name`.
 
-    The training CSV is the corpus file itself when used whole, else a sample or split written
-    to OUT/data. Raises `DataError` with one clear line when the corpus is absent.
+    meddocan: train.csv and all of dev.csv; the others: a seeded `a.test_pct` split of their one
+    file. `a.train_rows`/`a.dev_rows` sample them. Raises `DataError` when the corpus is absent.
     """
-    folder = Path(a.shared) / "corpora" / a.corpus
-    files = {"meddocan": ["train.csv", "dev.csv"], "presidio": ["synth.csv"]}[a.corpus]
+    lang, files = CORPORA[name]
+    folder = Path(a.shared) / "corpora" / name
     missing = [f for f in files if not (folder / f).is_file()]
     if missing:
-        raise DataError(f"corpus {a.corpus!r} not found: no {folder / missing[0]} (pass --shared DIR, "
+        raise DataError(f"corpus {name!r} not found: no {folder / missing[0]} (pass --shared DIR, "
                         f"the folder holding corpora/)")
-    if a.corpus == "meddocan":
-        train, test = folder / "train.csv", read_pairs(folder / "dev.csv", verbose=False)
+    if len(files) == 2:
+        train, test = (read_pairs(folder / f, verbose=False) for f in files)
     else:
-        pairs = read_pairs(folder / "synth.csv", verbose=False)
+        pairs = read_pairs(folder / files[0], verbose=False)
         n_test = max(1, int(round(a.test_pct * len(pairs))))
         perm = np.random.RandomState(a.seed).permutation(len(pairs))
         train, test = pairs.iloc[np.sort(perm[n_test:])], pairs.iloc[np.sort(perm[:n_test])]
-        _write(test, out / "data" / "presidio_test.csv")
-    if a.train_rows is not None or not isinstance(train, Path):
-        df = read_pairs(train, verbose=False) if isinstance(train, Path) else train.reset_index(drop=True)
-        train = _write(_sample(df, a.train_rows, a.seed), out / "data" / f"{a.corpus}_train.csv")
-    return train, _sample(test.reset_index(drop=True), a.dev_rows, a.seed), CORPORA[a.corpus]
+    return _sample(train, a.train_rows, a.seed), _sample(test, a.dev_rows, a.seed), lang
 
 
 def _write(df: pd.DataFrame, path: Path) -> Path:
@@ -136,17 +188,17 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
 
 
 def _cpu_s() -> float:
-    "CPU seconds of this process (all threads) and of its finished children (data-loader workers)."
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    "CPU seconds (user + system) of this process and of its finished children."
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 @contextlib.contextmanager
-def _clock(res: dict):
-    "Add `cpu_min` and `wall_min` spent inside the block to `res`."
+def _clock(res: dict, prefix: str):
+    "Add `PREFIX_cpu_s` and `PREFIX_wall_s` spent inside the block to `res`."
     c0, w0 = _cpu_s(), time.perf_counter()
     yield res
-    res.update(cpu_min=(_cpu_s() - c0) / 60, wall_min=(time.perf_counter() - w0) / 60)
+    res.update({f"{prefix}_cpu_s": _cpu_s() - c0, f"{prefix}_wall_s": time.perf_counter() - w0})
 
 
 @contextlib.contextmanager
@@ -168,156 +220,173 @@ def _log(msg: str):
     print(msg, file=sys.stderr, flush=True)
 
 
-def train_variant(variant: str, train_csv: Path, lang: str, a, out: Path) -> dict:
-    """Train the `variant` model on `train_csv` into OUT/models/VARIANT with `training.train`.
-
-    Returns train()'s validation figures (finite ones), the model folder, `cpu_min` and `wall_min`.
-    """
+def default_arch() -> str:
+    "The architecture `ModelConfig()` builds: its `arch` field, or 'seed' in a version without one."
     from seq2seq.model import ModelConfig
-    from seq2seq.training import TrainConfig, train
-    from seq2seq.utils import seed_everything
-    folder = out / "models" / variant
-    cfg = TrainConfig(csv=str(train_csv), out=str(folder), lang=lang, epochs=a.epochs,
-                      lr=None if a.lr_find else a.lr, bs=a.bs, valid_pct=a.valid_pct, seed=a.seed,
-                      decode_limit=a.decode_limit,
-                      model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers,
-                                        attention=VARIANTS[variant]))
-    seed_everything(a.seed)  # same initial weights and batches for every run of a variant
-    res = {"model": str(folder)}
-    with _clock(res), _quiet():
-        figs = train(cfg, log=lambda m: _log(f"  [{variant}] {m}"))
-    res.update({k: v for k, v in figs.items() if not (isinstance(v, float) and not math.isfinite(v))})
+    return getattr(ModelConfig(), "arch", "seed")
+
+
+def arch_config(arch: str):
+    """`ModelConfig` of architecture `arch` with every other field at its default, or None when this
+    version of the package cannot build it (no `arch` field and not one of the legacy two)."""
+    from seq2seq.model import ModelConfig
+    if "arch" in {f.name for f in fields(ModelConfig)}: return ModelConfig(arch=arch)
+    return ModelConfig(attention=LEGACY[arch]) if arch in LEGACY else None
+
+
+def _cap_note(system: str, a, n_rows) -> str:
+    "'capped: 6000 rows, epochs=3' for a system trained on `n_rows` sampled rows (None: all) or under --set, else ''."
+    parts = [f"{n_rows} rows"] if n_rows is not None else []
+    parts += [f"{k}={v}" for k, v in a.overrides.get(system, {}).items()]
+    return "capped: " + ", ".join(parts) if parts else ""
+
+
+def _train_crf(train: pd.DataFrame, test: pd.DataFrame, lang: str, a, folder: Path) -> dict:
+    "Fit the CRF on `train`, save it to `folder`, tag `test`: the figures and predictions."
+    from seq2seq.crf import CrfConfig, train_crf
+    cfg = _apply(CrfConfig(), a.overrides.get("crf", {}), "crf")
+    res = {}
+    with _clock(res, "train"): tagger = train_crf(train, lang=lang, cfg=cfg)
+    tagger.save(folder)
+    with _clock(res, "decode"): res["preds"] = tagger.annotate(test["orig_text"].tolist())
     return res
 
 
-def run_name(variant: str, decoder: str, faithful: bool) -> str:
-    "'plain/greedy' for a faithful run, 'plain/greedy/free' for one with faithful decoding off."
-    return f"{variant}/{decoder}" + ("" if faithful else "/free")
-
-
-def evaluate(learn, test: pd.DataFrame, decoder: str, faithful: bool, a) -> tuple:
-    """Decode `test.orig_text` with `learn` and score against `test.annotated_text` (see `score`).
-
-    Returns (figures, predictions); the figures include the decoding's `cpu_min`/`wall_min`.
-    """
-    kw = {"beam_size": a.beam_size} if decoder == "beam" else {}
+def _train_arch(arch: str, train_csv: Path, test: pd.DataFrame, lang: str, a, folder: Path) -> dict:
+    "Train architecture `arch` with `training.train` into `folder`, reload it and restore `test` greedy, faithful."
+    from seq2seq.learner import load_seq2seq
+    from seq2seq.training import TrainConfig, train
+    from seq2seq.utils import seed_everything
+    mcfg = arch_config(arch)
+    if mcfg is None: return {"skipped": f"architecture {arch!r} is not in this version (ModelConfig has no `arch`)"}
+    cfg = _apply(TrainConfig(csv=str(train_csv), out=str(folder), lang=lang, seed=a.seed, threads=a.threads,
+                             model=mcfg), a.overrides.get(arch, {}), arch)
+    seed_everything(a.seed)  # same initial weights and batches in every run
     res = {}
-    with _clock(res), _quiet():
-        preds = learn.restore(test["orig_text"].tolist(), decoder=decoder, faithful=faithful, bs=a.decode_bs, **kw)
-    return {**score(preds, test), **res}, preds
+    with _clock(res, "train"), _quiet():
+        res["train_figures"] = train(cfg, log=lambda m: _log(f"  [{arch}] {m}"))
+    learn = load_seq2seq(folder)
+    with _clock(res, "decode"), _quiet():
+        res["preds"] = learn.restore(test["orig_text"].tolist(), decoder="greedy", faithful=True, bs=a.decode_bs)
+    return res
 
 
-def score(preds, test: pd.DataFrame) -> dict:
-    """`text_metrics` of `preds` against `test.annotated_text`, flattened: span P/R/F1 (micro) at
-    the top, `per_type` kept, plus `exact_match_tagged` (exact match over references with a tag)."""
-    from seq2seq.metrics import exact_match, text_metrics
-    srcs, refs = test["orig_text"].tolist(), test["annotated_text"].tolist()
-    m = text_metrics(preds, refs, srcs)
-    tagged = [i for i, r in enumerate(refs) if strip_tags(r) != r]
-    sp = m.pop("spans")
-    return {**m, "f1": sp["f1"], "precision": sp["precision"], "recall": sp["recall"], "support": sp["support"],
-            "per_type": sp["per_type"], "n_tagged": len(tagged),
-            "exact_match_tagged": exact_match([preds[i] for i in tagged], [refs[i] for i in tagged])}
+def run_system(system: str, train: pd.DataFrame, test: pd.DataFrame, lang: str, a, out: Path) -> dict:
+    """Train `system` on `train` (capped per --max-train-rows) and decode `test.orig_text`.
+
+    Returns `preds`, `train_cpu_s`/`train_wall_s`, `decode_cpu_s`/`decode_wall_s`, `n_train` and
+    `note` (capped, default), or `skipped` with the reason.
+    """
+    rows = _sample(train, a.caps.get(system), a.seed)
+    note = _cap_note(system, a, len(rows) if len(rows) < len(train) else None)
+    if system == "copy":
+        res = {"preds": test["orig_text"].tolist(), "train_cpu_s": 0.0, "train_wall_s": 0.0,
+               "decode_cpu_s": 0.0, "decode_wall_s": 0.0}  # nothing to decode: no speed to report
+    elif system == "crf":
+        res = _train_crf(rows, test, lang, a, out / "models" / "crf")
+    else:
+        capped = len(rows) < len(train)
+        csv = _write(rows, out / "data" / f"train_{system}.csv") if capped else out / "data" / "train.csv"
+        res = _train_arch(system, csv, test, lang, a, out / "models" / system)
+        if system == default_arch() and "skipped" not in res: note = "; ".join(filter(None, ["default", note]))
+    return {**res, "n_train": len(rows), "note": note}
 
 
-def _table(runs: dict) -> str:
-    "Markdown: one row per run, the headline metrics and the decoding cost."
-    head = "| run | P | R | F1 | exact | exact (tagged) | faithful | BLEU | chrF | decode CPU min | wall min |"
-    rows = [head, "|" + "---|" * head.count(" | ") + "---|"]
-    for name, r in runs.items():
-        rows.append(f"| {name} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['exact_match']:.4f} | "
-                    f"{r['exact_match_tagged']:.4f} | {r['faithfulness']:.4f} | {r['bleu']:.2f} | {r['chrf']:.2f} | "
-                    f"{r['cpu_min']:.2f} | {r['wall_min']:.2f} |")
-    return "\n".join(rows)
+def score(preds, test: pd.DataFrame, types) -> dict:
+    "Strict micro span P/R/F1, F1 of each of `types`, exact match and faithfulness of `preds` against `test`."
+    from seq2seq.metrics import exact_match, faithfulness, span_scores
+    refs = test["annotated_text"].tolist()
+    sp = span_scores(preds, refs)
+    return {"precision": sp["precision"], "recall": sp["recall"], "f1": sp["f1"], "support": sp["support"],
+            "type_f1": {t: sp["per_type"].get(t, {}).get("f1", 0.0) for t in types},
+            "exact_match": exact_match(preds, refs), "faithfulness": faithfulness(preds, test["orig_text"].tolist())}
 
 
-def _type_table(runs: dict) -> str:
-    "Markdown: span F1 per type (rows) and run (columns), with the reference support."
-    types = sorted({t for r in runs.values() for t in r["per_type"]})
-    rows = ["| type | support | " + " | ".join(runs) + " |", "|---|---|" + "---|" * len(runs)]
-    for t in types:
-        sup = max(r["per_type"].get(t, {}).get("support", 0) for r in runs.values())
-        f1s = [f"{r['per_type'][t]['f1']:.4f}" if t in r["per_type"] else "-" for r in runs.values()]
-        rows.append(f"| {t} | {sup} | " + " | ".join(f1s) + " |")
-    return "\n".join(rows)
+def top_types(test: pd.DataFrame, n: int = N_TYPES) -> list:
+    "The `n` most frequent span types of the test references (ties by name)."
+    from collections import Counter
+    from seq2seq.tags import tag_types
+    c = Counter(t for r in test["annotated_text"] for t in tag_types(r))
+    return [t for t, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
-def _train_table(trained: dict) -> str:
-    "Markdown: one row per variant, its training cost and its own validation figures."
-    rows = ["| variant | lr | train CPU min | wall min | valid loss | token acc |", "|---|---|---|---|---|---|"]
-    for v, r in trained.items():
-        rows.append(f"| {v} | {r['lr']:.2e} | {r['cpu_min']:.2f} | {r['wall_min']:.2f} | "
-                    f"{r.get('valid_loss', float('nan')):.4f} | {r.get('token_acc', float('nan')):.4f} |")
-    return "\n".join(rows)
+def run_corpus(name: str, a, out: Path) -> dict:
+    "Every system of `a.systems` on corpus `name`: {'lang', 'n_train', 'n_test', 'types', 'systems': {...}}."
+    train, test, lang = load_corpus(name, a)
+    _write(train, out / "data" / "train.csv")
+    _write(test, out / "data" / "test.csv")
+    types = top_types(test)
+    _log(f"{name}: {len(train)} training rows, {len(test)} test rows, lang {lang}; top types {', '.join(types)}")
+    res = {"lang": lang, "n_train": len(train), "n_test": len(test), "types": types, "systems": {}}
+    for s in a.systems:
+        _log(f"{name}: {s} ...")
+        r = run_system(s, train, test, lang, a, out)
+        if "skipped" not in r:
+            r.update(score(r.pop("preds"), test, types))
+            r["sentences_per_s"] = len(test) / r["decode_cpu_s"] if r["decode_cpu_s"] > 0 else None
+            _log(f"  {s}: F1 {r['f1']:.4f}, train {r['train_cpu_s'] / 60:.2f} CPU-min")
+        else: _log(f"  {s}: skipped ({r['skipped']})")
+        res["systems"][s] = r
+    return res
 
 
-def _summary(a, n_train: int, n_test: int, trained: dict, runs: dict) -> dict:
-    "The key figures as one flat-ish dict (the last printed line)."
-    rnd = lambda x: round(float(x), 4)
-    res = {"corpus": a.corpus, "n_train": n_train, "n_test": n_test}
-    for k in METRICS: res["micro_f1" if k == "f1" else k] = {n: rnd(r[k]) for n, r in runs.items()}
-    for k in ("cpu_min", "wall_min"):
-        res[f"train_{k}"] = {v: rnd(r[k]) for v, r in trained.items()}
-        res[f"decode_{k}"] = {n: rnd(r[k]) for n, r in runs.items()}
-    res["lr"] = {v: float(r["lr"]) for v, r in trained.items()}
-    res["config"] = {k: getattr(a, k) for k in ("epochs", "emb_size", "hidden", "layers", "bs", "beam_size",
-                                                 "valid_pct", "seed", "train_rows", "dev_rows")}
+def table(name: str, res: dict) -> str:
+    "The Markdown table of one corpus: a row per system."
+    types = res["types"]
+    head = ["system", "train CPU-min", "sentences/CPU-s", "P", "R", "F1"] + [f"F1 {t}" for t in types] + \
+           ["exact", "faithful", "note"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s, r in res["systems"].items():
+        if "skipped" in r:
+            rows.append(f"| {s} |" + " - |" * (len(head) - 2) + f" skipped: {r['skipped']} |")
+            continue
+        sps = "-" if r["sentences_per_s"] is None else f"{r['sentences_per_s']:,.0f}"
+        cells = [s, f"{r['train_cpu_s'] / 60:.2f}", sps] + [f"{r[k]:.4f}" for k in ("precision", "recall", "f1")]
+        cells += [f"{r['type_f1'][t]:.4f}" for t in types]
+        cells += [f"{r['exact_match']:.4f}", f"{r['faithfulness']:.4f}", r["note"]]
+        rows.append("| " + " | ".join(cells) + " |")
+    head = f"**{name}** ({res['lang']}): {res['n_train']} training rows, {res['n_test']} test rows"
+    return head + "\n\n" + "\n".join(rows)
+
+
+def _summary(a, corpora: dict) -> dict:
+    "The key figures as one JSON-ready dict (the last printed line)."
+    rnd = lambda x: None if x is None else round(float(x), 4)
+    res = {"corpora": {}, "config": {"seed": a.seed, "threads": a.threads, "train_rows": a.train_rows,
+                                     "dev_rows": a.dev_rows, "caps": a.caps, "overrides": a.overrides}}
+    for name, c in corpora.items():
+        systems = {}
+        for s, r in c["systems"].items():
+            if "skipped" in r: systems[s] = {"skipped": r["skipped"]}; continue
+            systems[s] = {"train_cpu_min": rnd(r["train_cpu_s"] / 60), "sentences_per_s": rnd(r["sentences_per_s"]),
+                          **{k: rnd(r[k]) for k in ("precision", "recall", "f1", "exact_match", "faithfulness")},
+                          "type_f1": {t: rnd(v) for t, v in r["type_f1"].items()}, "n_train": r["n_train"],
+                          "note": r["note"]}
+        res["corpora"][name] = {"n_train": c["n_train"], "n_test": c["n_test"], "systems": systems}
     return res
 
 
 def main(argv=None) -> dict:
-    "Parse `argv`, train each variant, decode the test set every way, write and print the tables, then one JSON line."
+    "Parse `argv`, run every system on every corpus, write and print the tables, then one JSON line."
     a = _parse(argv)
     import torch
-    from seq2seq.learner import load_seq2seq
-    if a.threads: torch.set_num_threads(a.threads)
+    torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    train_csv, test, lang = load_corpus(a, out)
-    n_train = len(read_pairs(train_csv, verbose=False))
-    _log(f"{a.corpus}: {n_train} training rows ({train_csv}), {len(test)} test rows, lang {lang}")
-    srcs = test["orig_text"].tolist()
-    # the floor every model must beat: the source unchanged is already right wherever the reference has no tag
-    trained, runs, preds = {}, {"copy": {**score(srcs, test), "cpu_min": 0.0, "wall_min": 0.0}}, {"copy": srcs}
-    for v in a.variants:
-        _log(f"training {v} ...")
-        trained[v] = train_variant(v, train_csv, lang, a, out)
-        _log(f"  {v}: {trained[v]['cpu_min']:.2f} CPU min, {trained[v]['wall_min']:.2f} wall min")
-        learn = load_seq2seq(trained[v]["model"])
-        for d in a.decoders:
-            for faithful in (True,) if a.no_free else (True, False):
-                name = run_name(v, d, faithful)
-                runs[name], preds[name] = evaluate(learn, test, d, faithful, a)
-                _log(f"  {name}: span F1 {runs[name]['f1']:.4f}, {runs[name]['cpu_min']:.2f} CPU min")
-    _write_results(a, out, test, trained, runs, preds, lang, n_train)
-    res = _summary(a, n_train, len(test), trained, runs)
-    print(json.dumps(res))
-    return res
-
-
-def _write_results(a, out: Path, test: pd.DataFrame, trained: dict, runs: dict, preds: dict, lang: str,
-                   n_train: int):
-    "Print the tables; write quality.md, results.json and, with --save-preds, the predictions."
-    head = (f"{a.corpus} ({lang}): {n_train} training rows ({1 - a.valid_pct:.0%} fitted), {len(test)} test rows; "
-            f"{a.epochs} epochs, emb {a.emb_size}, hidden {a.hidden}, layers {a.layers}, bs {a.bs}, "
-            f"beam {a.beam_size}; {_threads()} thread(s)")
-    md = "\n\n".join([f"# Restoration quality\n\n{head}", "## Runs\n\n" + _table(runs),
-                      "## Span F1 per type\n\n" + _type_table(runs), "## Training\n\n" + _train_table(trained)])
+    for name in a.corpus: load_corpus(name, a)  # a missing corpus fails before any training
+    _check_overrides(a)                          # and so does a --set of a field that does not exist
+    corpora = {name: run_corpus(name, a, out / name) for name in a.corpus}
+    head = (f"one run, {torch.get_num_threads()} thread(s), seed {a.seed}; strict micro span scores; "
+            "decoding greedy, faithful")
+    md = f"# Restoration quality\n\n{head}\n\n" + "\n\n".join(table(n, c) for n, c in corpora.items())
     (out / "quality.md").write_text(md + "\n", encoding="utf-8")
-    full = {"corpus": a.corpus, "lang": lang, "n_train": n_train, "n_test": len(test), "args": vars(a),
-            "train": trained, "runs": runs}
-    (out / "results.json").write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
-    if a.save_preds:
-        for name, ps in preds.items():
-            _write(test.assign(prediction=ps), out / "preds" / (name.replace("/", "-") + ".csv"))
+    full = {"args": {k: v for k, v in vars(a).items()}, "corpora": corpora}
+    (out / "results.json").write_text(json.dumps(full, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     print(md)
     print(f"\nwritten: {out / 'quality.md'}, {out / 'results.json'}")
-
-
-def _threads() -> int:
-    "torch's CPU thread count (recorded with the results)."
-    import torch
-    return torch.get_num_threads()
+    res = _summary(a, corpora)
+    print(json.dumps(res))
+    return res
 
 
 if __name__ == "__main__":

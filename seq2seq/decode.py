@@ -14,7 +14,7 @@ model in eval mode first, or dropout stays on.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, NamedTuple, Optional, Sequence
 
@@ -92,11 +92,14 @@ class Hypothesis:
     norm_score: `score / gnmt_penalty(steps, alpha)` with steps = len(tokens) + finished;
         lists of hypotheses are sorted by it, best first (equals `score` when alpha=0).
     finished: True when EOS was emitted, False when cut at the length limit.
+    token_logp: the log-probability of each id of `tokens` under that same distribution
+        (so `score` is their sum plus EOS's); what span scores are built from.
     """
     tokens: list[int]
     score: float
     norm_score: float
     finished: bool = True
+    token_logp: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- pick rules and masks
@@ -152,6 +155,7 @@ class _Rows(NamedTuple):
     state: object           # model state, opaque
     cst: object             # constraint state, or None
     hist: Tensor            # (rows, T) ids emitted so far, pad after
+    lp: Tensor              # (rows, T) log-probability of each emitted id, 0 after
 
 
 class _Stepper:
@@ -166,12 +170,13 @@ class _Stepper:
         "Encode `src` (bs, sl) and lay its state out on rows `idx` (rows,), T steps of history."
         cst = None if self.con is None else self.con.init(src.device)
         hist = src.new_full((len(src), T), self.pad)
-        return self.select(_Rows(self.m.encode(src), cst, hist), idx)
+        lp = torch.zeros(len(src), T, device=src.device)
+        return self.select(_Rows(self.m.encode(src), cst, hist, lp), idx)
 
     def select(self, rows: _Rows, idx: Tensor) -> _Rows:
         "Keep, reorder or repeat rows `idx` of model state, constraint state and history."
         cst = None if rows.cst is None else self.con.select(rows.cst, idx)
-        return _Rows(self.m.select_state(rows.state, idx), cst, rows.hist[idx])
+        return _Rows(self.m.select_state(rows.state, idx), cst, rows.hist[idx], rows.lp[idx])
 
     def allowed(self, rows: _Rows, t: int, V: int) -> Tensor:
         "Bool mask (rows, V) of the ids that may be emitted at step `t`: every mask lives here."
@@ -198,16 +203,17 @@ class _Stepper:
         logits = mask_logits(apply_temperature(logits.float(), self.temp), ok)
         return logits.log_softmax(-1), rows._replace(state=state)
 
-    def emit(self, rows: _Rows, ids: Tensor, t: int) -> _Rows:
-        "Record `ids` (rows,) as step `t` of the history and advance the constraint."
+    def emit(self, rows: _Rows, ids: Tensor, t: int, lp: Tensor) -> _Rows:
+        "Record `ids` (rows,) and their log-probabilities `lp` (rows,) as step `t`; advance the constraint."
         rows.hist[:, t] = ids
+        rows.lp[:, t] = lp
         return rows if rows.cst is None else rows._replace(cst=self.con.advance(rows.cst, ids))
 
 
 # ---------------------------------------------------------------- searches
 
 def _sample_search(st: _Stepper, src: Tensor, lims: Tensor, pick: Callable, n: int):
-    "Greedy/top-k/nucleus on `n` rows per sentence; returns history (bs*n, T), scores, ended flags."
+    "Greedy/top-k/nucleus on `n` rows per sentence; returns history and token log-probs (bs*n, T), scores, ended flags."
     idx = torch.arange(len(src), device=src.device).repeat_interleave(n)
     lim = lims[idx]
     rows = st.start(src, idx, int(lim.max()))
@@ -217,13 +223,14 @@ def _sample_search(st: _Stepper, src: Tensor, lims: Tensor, pick: Callable, n: i
     for t in range(rows.hist.size(1)):
         logp, rows = st.logp(inp, rows, t)
         ids = pick(logp).masked_fill(done, st.pad)    # finished rows emit pad ...
-        score += logp.gather(1, ids[:, None]).squeeze(1).masked_fill(done, 0.)   # ... and score nothing
-        rows = st.emit(rows, ids, t)
+        lp = logp.gather(1, ids[:, None]).squeeze(1).masked_fill(done, 0.)   # ... and score nothing
+        score += lp
+        rows = st.emit(rows, ids, t, lp)
         ended |= ids == st.eos
         done |= ended | (t + 1 >= lim)
         if done.all(): break
         inp = ids
-    return rows.hist, score, ended
+    return rows.hist, rows.lp, score, ended
 
 
 class _Pool:
@@ -235,15 +242,16 @@ class _Pool:
         self.raw = self.norm.clone()
         self.ended = torch.zeros(bs, n, dtype=torch.bool, device=device)
         self.tok = torch.full((bs, n, T), pad, dtype=torch.long, device=device)
+        self.lp = torch.zeros(bs, n, T, device=device)
 
-    def add(self, raw: Tensor, tok: Tensor, ended: bool, steps: int, alpha: float):
-        "Offer hypotheses with scores `raw` (bs, m) (-inf: none) and ids `tok` (bs, m, T)."
+    def add(self, raw: Tensor, tok: Tensor, lp: Tensor, ended: bool, steps: int, alpha: float):
+        "Offer hypotheses with scores `raw` (bs, m) (-inf: none), ids `tok` (bs, m, T) and their log-probs `lp`."
         norm = torch.cat([self.norm, raw / gnmt_penalty(steps, alpha)], 1)
         self.norm, i = norm.topk(self.n, dim=1)
         self.raw = torch.cat([self.raw, raw], 1).gather(1, i)
         self.ended = torch.cat([self.ended, torch.full_like(raw, ended, dtype=torch.bool)], 1).gather(1, i)
-        tok = torch.cat([self.tok, tok], 1)
-        self.tok = tok.gather(1, i[..., None].expand(-1, -1, tok.size(2)))
+        tok, lp, ix = torch.cat([self.tok, tok], 1), torch.cat([self.lp, lp], 1), i[..., None].expand(-1, -1, tok.size(2))
+        self.tok, self.lp = tok.gather(1, ix), lp.gather(1, ix)
 
     def settled(self, beam: Tensor, steps: int, alpha: float) -> Tensor:
         """(bs,) True where the pool is full and no live beam, scored at its current length,
@@ -263,15 +271,16 @@ def _beam_search(st: _Stepper, src: Tensor, lims: Tensor, K: int, n_best: int, a
         logp, rows = st.logp(inp, rows, t)
         V = logp.size(1)
         top, pos = (beam.view(-1, 1) + logp).view(bs, -1).topk(min(2 * K, K * V), dim=1)  # (bs, 2K)
-        row, tok = base + pos // V, pos % V
+        row, tok, tlp = base + pos // V, pos % V, logp.view(bs, -1).gather(1, pos)   # (bs, 2K) each
         # EOS ranked among the K best candidates finishes a hypothesis; the K best others go on
         eos = (tok[:, :K] == st.eos) & ~done[:, None]
-        pool.add(top[:, :K].masked_fill(~eos, NEG_INF), rows.hist[row[:, :K]], True, t + 1, alpha)
+        pool.add(top[:, :K].masked_fill(~eos, NEG_INF), rows.hist[row[:, :K]], rows.lp[row[:, :K]], True, t + 1, alpha)
         beam, keep = top.masked_fill(tok == st.eos, NEG_INF).topk(K, dim=1)
         inp = tok.gather(1, keep).view(-1)
-        rows = st.emit(st.select(rows, row.gather(1, keep).view(-1)), inp, t)
+        rows = st.emit(st.select(rows, row.gather(1, keep).view(-1)), inp, t, tlp.gather(1, keep).view(-1))
         last = (t + 1 >= lims) & ~done      # length limit: live beams finish as they are
-        pool.add(beam.masked_fill(~last[:, None], NEG_INF), rows.hist.view(bs, K, T), False, t + 1, alpha)
+        pool.add(beam.masked_fill(~last[:, None], NEG_INF), rows.hist.view(bs, K, T), rows.lp.view(bs, K, T),
+                 False, t + 1, alpha)
         done |= last | pool.settled(beam, t + 1, alpha)
         if done.all(): break
         beam = beam.masked_fill(done[:, None], NEG_INF)
@@ -287,13 +296,13 @@ def _cut(ids: list[int], stops: set[int]) -> list[int]:
     return ids
 
 
-def _hyps(hist: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stops: set[int]):
+def _hyps(hist: Tensor, lp: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stops: set[int]):
     "Group rows (bs*n, T) into per-sentence lists of Hypothesis, best norm_score first; drops -inf rows."
     res = [[] for _ in range(len(hist) // n)]
-    for i, (ids, sc, e) in enumerate(zip(hist.tolist(), score.tolist(), ended.tolist())):
+    for i, (ids, lps, sc, e) in enumerate(zip(hist.tolist(), lp.tolist(), score.tolist(), ended.tolist())):
         if sc == NEG_INF: continue
         ids = _cut(ids, stops)
-        res[i // n].append(Hypothesis(ids, sc, sc / gnmt_penalty(len(ids) + e, alpha), e))
+        res[i // n].append(Hypothesis(ids, sc, sc / gnmt_penalty(len(ids) + e, alpha), e, lps[:len(ids)]))
     return [sorted(h, key=lambda h: -h.norm_score) for h in res]
 
 
@@ -354,10 +363,11 @@ def generate(model, src: Tensor, cfg: Optional[DecodeConfig] = None, *, constrai
     with torch.no_grad():
         if c.decoder == "beam":
             pool = _beam_search(st, src, lims, c.beam_size, c.n_best, alpha)
-            return _hyps(pool.tok.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(), c.n_best, alpha, stops)
+            return _hyps(pool.tok.flatten(0, 1), pool.lp.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(),
+                         c.n_best, alpha, stops)
         n = 1 if c.decoder == "greedy" else c.n_best
-        hist, score, ended = _sample_search(st, src, lims, _picker(c.decoder, c.top_k, c.top_p, c.seed, dev), n)
-        return _hyps(hist, score, ended, n, alpha, stops)
+        hist, lp, score, ended = _sample_search(st, src, lims, _picker(c.decoder, c.top_k, c.top_p, c.seed, dev), n)
+        return _hyps(hist, lp, score, ended, n, alpha, stops)
 
 
 # ---------------------------------------------------------------- faithful decoding

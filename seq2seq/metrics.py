@@ -17,7 +17,7 @@ from fastai.torch_core import add_metrics, get_model
 
 from .tags import MARKER_RE, strip_tags
 
-__all__ = ["seq2seq_loss", "seq2seq_acc", "TokenAccuracy", "bleu_chrf", "lenient_spans", "span_scores",
+__all__ = ["seq2seq_loss", "seq2seq_acc", "TokenAccuracy", "bleu_chrf", "lenient_spans", "span_scores", "span_set_scores",
            "exact_match", "faithfulness", "text_metrics", "DecodedMetric", "ValidDecodes"]
 
 
@@ -75,9 +75,13 @@ def lenient_spans(text: str) -> set:
 def span_scores(preds: Sequence[str], refs: Sequence[str]) -> Dict:
     """Strict span precision/recall/F1: a predicted span counts when its offsets in the plain text
     and its type equal a reference span's. Returns micro scores and `per_type`."""
+    return span_set_scores([lenient_spans(p) for p in preds], [lenient_spans(r) for r in refs])
+
+
+def span_set_scores(preds: Sequence[set], refs: Sequence[set]) -> Dict:
+    """`span_scores` on spans given as sets of `(start, end, type)` per text (overlaps allowed)."""
     tp, fp, fn = Counter(), Counter(), Counter()
-    for p, r in zip(preds, refs):
-        ps, rs = lenient_spans(p), lenient_spans(r)
+    for ps, rs in zip(preds, refs):
         for s in ps & rs: tp[s[2]] += 1
         for s in ps - rs: fp[s[2]] += 1
         for s in rs - ps: fn[s[2]] += 1

@@ -12,7 +12,7 @@ There is no fixed limit on the source length: `max_len` defaults to a multiple o
 source's own length (and faithful decoding always gets the steps it needs to finish).
 """
 import math
-from typing import List, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence
 
 import torch
 
@@ -24,7 +24,8 @@ from .decode import DECODERS, DecodeConfig, FaithfulConstraint, decode_config, g
 from .tags import close_marker, is_close, is_marker, is_open, marker_type, strip_tags
 from .tokenizer import Piece, detokenize, is_control, pieces
 
-__all__ = ["restore_texts", "assemble_faithful", "token_ids", "DECODERS"]  # DECODERS: decode's, re-exported
+__all__ = ["restore_texts", "assemble_faithful", "faithful_spans", "ScoredSpan", "token_ids",
+           "DECODERS"]  # DECODERS: decode's, re-exported
 _SPECIAL = {BOS, EOS, PAD}  # ids the decoder bans or stops at
 
 
@@ -34,6 +35,48 @@ def _tables(itos: Sequence[str]):
     o2c = {i: stoi[close_marker(marker_type(t))] for i, t in enumerate(itos)
            if is_open(t) and close_marker(marker_type(t)) in stoi}
     return stoi, o2c
+
+
+class ScoredSpan(NamedTuple):
+    "A predicted span of the source string, `src[start:end]`, with the model's probability `score`."
+    start: int
+    end: int
+    type: str
+    score: float
+
+
+def _insertions(src_pieces: List[Piece], out: Sequence[str]) -> list:
+    """Where the markers of `out` go in the source: `(offset, marker, position in out or None)`,
+    in pairs (open, close); None marks a close added for a span the output left open."""
+    ins, ptr, last_end = [], 0, 0
+    opn, n_in = None, 0  # the open marker's (offset, token, position) while a span is open; words copied since
+    words = [p for p in src_pieces if not is_control(p.text) and not is_marker(p.text)]
+    wi = 0  # words copied
+    for k, tok in enumerate(out):
+        if is_open(tok):
+            opn, n_in = (words[wi].start if wi < len(words) else last_end, tok, k), 0
+        elif is_close(tok):
+            if opn is not None and n_in: ins += [opn, (last_end, tok, k)]
+            opn = None
+        else:
+            p = src_pieces[ptr] if ptr < len(src_pieces) else None
+            ptr += 1
+            if p is not None and not is_control(p.text):
+                last_end, wi, n_in = p.end, wi + 1, n_in + 1
+    if opn is not None and n_in: ins += [opn, (last_end, close_marker(marker_type(opn[1])), None)]
+    return ins
+
+
+def faithful_spans(src_pieces: List[Piece], out: Sequence[str], token_logp: Sequence[float]) -> List[ScoredSpan]:
+    """The spans `assemble_faithful` would insert, as offsets into the source string, each scored
+    with the probability the decoder gave its two markers (`exp(logp(open) + logp(close))`; a
+    span the output left open is scored by its open marker alone)."""
+    ins = _insertions(src_pieces, out)
+    res = []
+    for (s, tok, i), (e, _, j) in zip(ins[::2], ins[1::2]):
+        lp = token_logp[i] + (token_logp[j] if j is not None else 0.)
+        res.append(ScoredSpan(s, e, marker_type(tok), math.exp(lp)))
+    return res
 
 
 def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> str:
@@ -46,24 +89,9 @@ def assemble_faithful(src: str, src_pieces: List[Piece], out: Sequence[str]) -> 
     controls, which the constraint allows) is dropped, as it has no place between words. A
     cut-short output keeps the rest of `src` and closes an open tag after the last word copied.
     """
-    ins, ptr, last_end = [], 0, 0
-    opn, n_in = None, 0  # the open marker's (offset, token) while a span is open; words copied since
-    words = [p for p in src_pieces if not is_control(p.text) and not is_marker(p.text)]
-    wi = 0  # words copied
-    for tok in out:
-        if is_open(tok):
-            opn, n_in = (words[wi].start if wi < len(words) else last_end, tok), 0
-        elif is_close(tok):
-            if opn is not None and n_in: ins += [opn, (last_end, tok)]
-            opn = None
-        else:
-            p = src_pieces[ptr] if ptr < len(src_pieces) else None
-            ptr += 1
-            if p is not None and not is_control(p.text):
-                last_end, wi, n_in = p.end, wi + 1, n_in + 1
-    if opn is not None and n_in: ins += [opn, (last_end, close_marker(marker_type(opn[1])))]
     res, pos = [], 0
-    for off, tok in ins:  # offsets never decrease along `out`: opens at a word's start, closes after it
+    # offsets never decrease along `out`: opens at a word's start, closes after it
+    for off, tok, _ in _insertions(src_pieces, out):
         res += [src[pos:off], tok]
         pos = off
     return "".join(res + [src[pos:]])
@@ -91,7 +119,7 @@ def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
 
 
 def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeConfig] = None, *,
-                  with_scores: bool = False, progress: bool = False, **options):
+                  with_scores: bool = False, with_spans: bool = False, progress: bool = False, **options):
     """Decode `texts` with `learn`'s model.
 
     Args:
@@ -104,27 +132,34 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
         with_scores (or n_best > 1): return, per text, a list of `(text, score)` (n_best of them),
             best first, instead of one string; the score is the length-normalised log-probability
             for beam search, the plain one for the other decoders.
+        with_spans: return, per text, `(text, spans)` for the best hypothesis instead, with
+            `spans` a list of ScoredSpan in the source string (faithful restore task only).
     """
     c = decode_config(cfg, **options)
     meta, model = learn.model.meta, learn.model
     strip_task = meta["task"] == "strip"
+    if with_spans and (strip_task or not c.faithful):
+        raise ValueError("span offsets need faithful decoding with a model that adds tags (task 'restore')")
     itos = learn.data.y.vocab.itos
     _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
     todo = sorted((i for i, t in enumerate(texts) if t.strip()), key=lambda i: len(texts[i]))
     # a blank text has nothing to tag: faithful output is the text itself, free output is empty
     res = [[(t if c.faithful else "", 0.0)] for t in texts]
+    spans = [[] for _ in texts] if with_spans else None
     model.eval()
     dev = next(model.parameters()).device
     batches = [todo[i:i + c.bs] for i in range(0, len(todo), c.bs)]
     for b in (progress_bar(batches) if progress and batches else batches):
-        _decode_batch(learn, texts, b, c, o2c, strip_task, dev, res)
+        _decode_batch(learn, texts, b, c, o2c, strip_task, dev, res, spans)
+    if with_spans: return [(r[0][0], sp) for r, sp in zip(res, spans)]
     if with_scores or c.n_best > 1: return res
     return [r[0][0] for r in res]
 
 
-def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_task: bool, dev, res: list):
-    "Decode the texts at indices `b` and put their `(text, score)` lists into `res`."
+def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_task: bool, dev, res: list,
+                  spans: Optional[list] = None):
+    "Decode the texts at indices `b`; put their `(text, score)` lists into `res` (and best spans into `spans`)."
     model, itos = learn.model, learn.data.y.vocab.itos
     key = "norm_score" if c.decoder == "beam" else "score"  # samples: their plain log-probability
     enc = _encode(learn, [texts[i] for i in b], model.meta["lang"], strip_task)
@@ -136,6 +171,7 @@ def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_
         hs = sorted(hs, key=lambda h: -getattr(h, key))  # best first by the score reported
         res[i] = [(_text(texts[i], e[0], [itos[t] for t in h.tokens], c.faithful, strip_task),
                    getattr(h, key)) for h in hs] or [(texts[i], float("-inf"))]
+        if spans is not None and hs: spans[i] = faithful_spans(e[0], [itos[t] for t in hs[0].tokens], hs[0].token_logp)
 
 
 def _text(src: str, src_pieces, out: List[str], faithful: bool, strip_task: bool) -> str:

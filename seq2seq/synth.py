@@ -21,7 +21,7 @@ from typing import Optional
 from .tags import close_marker, open_marker, tag_types
 from .utils import atomic_write
 
-__all__ = ["PHI_TYPES", "TEMPLATES", "PLAIN_TEMPLATES", "GENERATORS", "fake", "make_pairs", "write_csv",
+__all__ = ["PHI_TYPES", "TEMPLATES", "PLAIN_TEMPLATES", "GENERATORS", "fake", "phi_value", "make_pairs", "write_csv",
            "span_counts"]
 
 PHI_TYPES = (
@@ -227,12 +227,27 @@ GENERATORS = {
 }
 
 
-
 def fake(kind: str, rng: random.Random, style: Optional[str] = None) -> str:
     """A surrogate value of PHI type `kind` (one of `PHI_TYPES`, e.g. "NAME:PATIENT" or "DATE"),
     drawn with `rng`; `style` picks a surface form where the generator has several (e.g. "last")."""
     if kind not in GENERATORS: raise KeyError(f"no generator for {kind!r}; known types: {', '.join(GENERATORS)}")
     return GENERATORS[kind](rng, style)
+
+
+# the generator of each i2b2 category, for types outside PHI_TYPES (e.g. NAME:OTHER, ID:SSN)
+_PHI_CATEGORY = {"NAME": _person, "LOCATION": lambda r, s: _place(r), "ID": _idnum, "CONTACT": _phone,
+                 "DATE": _date, "AGE": _age, "PROFESSION": lambda r, s: r.choice(PROFESSIONS)}
+
+
+def phi_value(kind: str, r: random.Random, style: Optional[str] = None) -> Optional[str]:
+    """Like `fake`, for any tag: types outside PHI_TYPES use their category's generator
+    (`NAME:OTHER` -> a name), a style the generator does not know falls back to its mix, and an
+    unknown category gives None."""
+    gen = GENERATORS.get(kind) or _PHI_CATEGORY.get(kind.split(":")[0])
+    if gen is None: return None
+    try: return gen(r, style)
+    except KeyError:  # a style this generator does not know
+        return gen(r, None)
 
 
 # ---------------------------------------------------------------- untagged filler

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 NBS = ROOT / "nbs"
-ORDER = ["01_prepare_data.md", "02_train.md", "03_evaluate.md"]
+ORDER = ["01_prepare_data.md", "02_train.md", "03_evaluate.md", "04_weak_supervision.md"]
 
 
 def _kernel_manager(tmp):
@@ -105,3 +105,10 @@ def test_evaluate_prints_decoder_table(executed):
     assert [r.split()[0] for r in rows] == ["greedy", "topk", "nucleus", "beam"]
     assert all(float(r.split()[7]) == 1.0 for r in rows)  # faithful decoding, every decoder
     assert _images(nbs["03_evaluate.md"]) == 2  # decoder comparison, attention heatmap
+
+
+def test_weak_supervision_writes_silver(executed):
+    out, nbs = executed
+    text = _text(nbs["04_weak_supervision.md"])
+    assert "round trip: True" in text and "vote " in text and "hmm " in text
+    assert (out / "silver.csv").is_file() and (out / "silver_model" / "export.pkl").is_file()

@@ -6,6 +6,15 @@ top-p) and beam (beam search with a GNMT length penalty). By default decoding is
 output is the input text with tags inserted (strip_tags(output) == input), and words the model
 never saw come back exactly; --no-faithful lets the model generate freely. With --ref COL the
 predictions are scored (BLEU, chrF, exact match, span P/R/F1, faithfulness) into OUT.metrics.json.
+
+Documents: --input-format text (a .txt file or a folder of them), brat or i2b2 reads whole notes,
+splits them into sentences, decodes them in batches across documents and maps every span back to
+document offsets. --output-format csv jsonl brat i2b2 (several allowed) writes into the folder
+--out (a CSV file when csv is the only format); --redact mask|type|surrogate adds de-identified
+copies; --html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
+Example:
+  seq2seq-predict --model m/export.pkl --input-format text --input notes/ --out out/ \
+      --output-format brat jsonl --redact surrogate --html out/review.html
 """
 import argparse
 import sys
@@ -16,6 +25,10 @@ from ..decode import DecodeConfig
 
 __all__ = ["parse_args", "main", "console"]
 
+INPUT_FORMATS = ("csv", "text", "brat", "i2b2")      # documents.INPUT_FORMATS (not imported: fastai-free --help)
+OUTPUT_FORMATS = ("csv", "jsonl", "brat", "i2b2")    # writers.OUTPUT_FORMATS
+REDACT_MODES = ("none", "mask", "type", "surrogate")  # redact.REDACT_MODES
+
 CLI_DEFAULTS = dict(seed=0)  # the command line is reproducible by default; Python callers choose
 
 
@@ -24,11 +37,16 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seq2seq-predict", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, help="export.pkl written by seq2seq-train (or its folder)")
-    p.add_argument("--csv", required=True, help="input CSV (UTF-8, with a header)")
-    p.add_argument("--out", required=True, help="output CSV (written atomically)")
+    p.add_argument("--csv", help="input CSV (UTF-8, with a header); same as --input with --input-format csv")
+    p.add_argument("--input", help="input: a CSV, a .txt file or folder (text), a BRAT folder or an i2b2 XML file/folder")
+    p.add_argument("--input-format", choices=INPUT_FORMATS, default="csv", help="what --input holds")
+    p.add_argument("--out", required=True,
+                   help="output CSV when csv is the only output format, else an output folder (written atomically)")
+    _document_options(p)
     p.add_argument("--src", help="column to decode (default: the model's source column, e.g. orig_text)")
     p.add_argument("--pred-col", default="prediction", help="name of the column added")
-    p.add_argument("--ref", help="reference column: score the predictions against it")
+    p.add_argument("--ref", nargs="?", const="annotations",
+                   help="reference column to score against (CSV); alone, with brat/i2b2 input: their annotations")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
@@ -37,24 +55,63 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _document_options(p: argparse.ArgumentParser):
+    "The options of document input, standard outputs, redaction and the review page."
+    p.add_argument("--output-format", nargs="+", choices=OUTPUT_FORMATS,
+                   help="one or more of csv, jsonl, brat, i2b2 (default: csv for CSV input, jsonl for documents)")
+    p.add_argument("--redact", choices=REDACT_MODES, default="none",
+                   help="add de-identified copies: mask (characters), type ([TYPE]) or surrogate (invented values, "
+                        "seeded by --seed)")
+    p.add_argument("--mask-char", default="*", help="character written by --redact mask")
+    p.add_argument("--html", help="also write a self-contained review page to this .html file")
+    p.add_argument("--min-score", type=float, default=0.0, help="drop spans whose probability is below this (0-1)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
 def parse_args(argv=None):
     "(namespace, DecodeConfig) from the command line; a bad value exits 2 naming its flag."
     p = parser()
     a = p.parse_args(argv)
     if a.threads is not None and a.threads < 1: p.error("--threads must be >= 1")
+    if bool(a.csv) == bool(a.input): p.error("give the input with exactly one of --csv and --input")
+    if a.csv and a.input_format != "csv": p.error("--csv is for CSV input; use --input with --input-format")
+    if not 0 <= a.min_score <= 1: p.error("--min-score must be in [0, 1]")
+    a.input = a.input or a.csv
+    a.output_format = a.output_format or (["csv"] if a.input_format == "csv" else ["jsonl"])
     return a, from_args(DecodeConfig, a, p)
 
 
+def _plain_csv(a) -> bool:
+    "True when the chunked CSV path does it all (no spans, redaction or review page asked for)."
+    return (a.input_format == "csv" and a.output_format == ["csv"] and a.redact == "none" and not a.html
+            and a.min_score == 0)
+
+
+def _documents(a, cfg):
+    "Document input or span outputs: `predict_docs` (checks every output before loading the model)."
+    from ..learner import load_seq2seq
+    from ..predict_docs import predict_docs
+    from ..redact import RedactConfig
+    from ..writers import OutputConfig, check_outputs
+    out = OutputConfig(a.out, a.output_format, a.overwrite, a.min_score, a.html)
+    red = RedactConfig(a.redact, a.mask_char, a.seed if a.seed is not None else 0)
+    check_outputs(out, red.mode != "none")
+    if not cfg.faithful: raise ValueError("--no-faithful: span outputs, redaction and the review page need faithful decoding")
+    learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
+    predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref)
+
+
 def main(argv=None):
-    "Decode --csv into --out (see the module docstring)."
+    "Decode --csv (or documents, --input) into --out (see the module docstring)."
     a, cfg = parse_args(argv)
     from ..device import set_threads
     from ..learner import load_seq2seq
     from ..predict_csv import check_output, predict_csv
-    check_output(a.out)
     set_threads(a.threads)
+    if not _plain_csv(a): return _documents(a, cfg)
+    check_output(a.out)
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
-    predict_csv(learn, a.csv, a.out, cfg, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show)
+    predict_csv(learn, a.input, a.out, cfg, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show)
 
 
 def console():
