@@ -133,10 +133,22 @@ def make_vocab(tokens, max_vocab: int = 60000, min_freq: int = 2) -> Vocab:
 
 
 class _Numericalize(NumericalizeProcessor):
-    "NumericalizeProcessor whose vocab comes from `make_vocab`."
+    """NumericalizeProcessor whose vocab comes from `make_vocab`. With `extend`, the splits after the
+    first (validation) append their unseen tokens to the vocab instead of reading them as xxunk: an
+    open-vocabulary model (seq2seq/aligned.py) then sees their spelling, as it does at prediction."""
+
+    def __init__(self, *args, extend: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extend = extend
 
     def process(self, ds):
         if self.vocab is None: self.vocab = make_vocab(ds.items, self.max_vocab, self.min_freq)
+        elif getattr(self, "extend", False):
+            for toks in ds.items:
+                for t in toks:
+                    if t not in self.vocab.stoi:
+                        self.vocab.stoi[t] = len(self.vocab.itos)
+                        self.vocab.itos.append(t)
         super().process(ds)
 
 
@@ -212,28 +224,33 @@ class _Collate:
 Seq2SeqTextList._bunch = Seq2SeqDataBunch
 
 
-def _processors(lang: str, bos_eos: bool, max_vocab: int, min_freq: int):
+def _processors(lang: str, bos_eos: bool, max_vocab: int, min_freq: int, extend: bool = False):
     "Tokenize (our spaCy-3 tokenizer, no fastai rules: casing and spacing must survive) then numericalize."
     tok = Tokenizer(tok_func=MarkerTokenizer, lang=lang, pre_rules=[], post_rules=[], n_cpus=1)
     return [TokenizeProcessor(tokenizer=tok, include_bos=bos_eos, include_eos=bos_eos),
-            _Numericalize(max_vocab=max_vocab, min_freq=min_freq)]
+            _Numericalize(max_vocab=max_vocab, min_freq=min_freq, extend=extend)]
 
 
 def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annotated_text", *,
                  path=".", lang: str = "en", valid_pct: float = 0.1, valid_col: Optional[str] = None,
                  seed: int = 42, bs: int = 64, max_vocab: int = 60000, min_freq: int = 2,
-                 **kwargs) -> Seq2SeqDataBunch:
+                 src_min_freq: Optional[int] = None, src_open_vocab: bool = False, **kwargs) -> Seq2SeqDataBunch:
     """A `Seq2SeqDataBunch` from validated pairs (see `read_pairs`).
 
     Args:
         valid_pct, seed: seeded random split, unless `valid_col` names a boolean column.
         lang: spaCy language code for tokenization.
         max_vocab, min_freq: vocabulary limits (markers and whitespace controls are always kept).
+        src_min_freq: the source side's min_freq when not `min_freq` (1 for the aligned arch, whose
+            source vocabulary keeps every training word for its sub-word features).
+        src_open_vocab: validation source tokens unseen in training join the source vocab (after the
+            training ones) instead of becoming xxunk (for the aligned arch; no label is read).
     """
     if pairs[tgt].map(lambda c: MARKER_RE.search(c) is not None).any():  # restore task: a plain source is
         pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
+    src_min = min_freq if src_min_freq is None else src_min_freq
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
-                                 processor=_processors(lang, False, max_vocab, min_freq))
+                                 processor=_processors(lang, False, max_vocab, src_min, src_open_vocab))
     valid_idx = split_indices(pairs, valid_pct, seed, valid_col)
     ll = il.split_by_idx(valid_idx).label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
                                                  processor=_processors(lang, True, max_vocab, min_freq))

@@ -25,7 +25,7 @@ from .config import check, int_ge, is_int, option
 
 __all__ = ["Hypothesis", "DECODERS", "DecodeConfig", "decode_config", "greedy_pick", "top_k_pick", "top_p_pick",
            "apply_temperature", "mask_logits", "gnmt_penalty", "generate",
-           "FaithfulConstraint", "FaithfulState", "check_faithful"]
+           "FaithfulConstraint", "FaithfulState", "check_faithful", "faithful_moves", "faithful_states"]
 
 DECODERS = ("greedy", "topk", "nucleus", "beam")
 NEG_INF = float("-inf")
@@ -376,6 +376,49 @@ def generate(model, src: Tensor, cfg: Optional[DecodeConfig] = None, *, constrai
 
 # ---------------------------------------------------------------- faithful decoding
 
+def faithful_moves(has_next: Tensor, tag: Tensor, n_in: Tensor):
+    """The faithful rules, shared by decoding (`FaithfulConstraint`) and training (the candidate
+    loss of seq2seq/aligned.py): which moves are legal in a state.
+
+    has_next: a source token is left to copy; tag: id of the open marker, -1 when none; n_in:
+    tokens copied since it opened (all the same shape). Returns bool tensors (copy, open, close,
+    eos): copy the next source token; open any tag (none open, a token left); close the open tag
+    (at least one token inside); end (source consumed, no tag open).
+    """
+    free = tag < 0
+    return has_next, free & has_next, ~free & (n_in > 0), free & ~has_next
+
+
+def _exclusive_cumsum(x: Tensor) -> Tensor:
+    "Counts of True before each position along dim 1."
+    c = x.long().cumsum(1)
+    return c - x.long()
+
+
+def faithful_states(tgt: Tensor, is_open: Tensor, is_close: Tensor, eos_idx: int, pad_idx: int):
+    """The constraint's state before each position of gold targets, computed at once (training).
+
+    tgt: (bs, tl) target ids (no BOS; EOS then padding); is_open, is_close: (V,) bool tables of
+    the marker ids. Returns `(nxt, ptr, tag, n_in)`, each (bs, tl): the next source token still
+    to copy as a target id (-1 when none), tokens copied so far, the open marker (-1 when none),
+    tokens copied since it opened. Copies are the target ids that are no marker, EOS or pad.
+    """
+    bs, tl = tgt.shape
+    op, cl = is_open[tgt], is_close[tgt]
+    cp = (tgt != eos_idx) & (tgt != pad_idx) & ~op & ~cl
+    pos = torch.arange(tl, device=tgt.device).expand(bs, tl)
+    nxt_pos = torch.where(cp, pos, tl).flip(1).cummin(1).values.flip(1)   # first copy at or after t
+    nxt = tgt.gather(1, nxt_pos.clamp(max=tl - 1)).masked_fill(nxt_pos >= tl, -1)
+    ptr = _exclusive_cumsum(cp)
+    last_open = torch.where(op, pos, -1).cummax(1).values                  # at or before t
+    last_open = torch.cat([last_open.new_full((bs, 1), -1), last_open[:, :-1]], 1)  # before t
+    free = _exclusive_cumsum(op) <= _exclusive_cumsum(cl)
+    lo = last_open.clamp(min=0)
+    tag = torch.where(free, -1, tgt.gather(1, lo))
+    n_in = torch.where(free, 0, ptr - ptr.gather(1, lo))
+    return nxt, ptr, tag, n_in
+
+
 class FaithfulState(NamedTuple):
     "Per-row state of FaithfulConstraint; all (rows,) LongTensors."
     sent: Tensor    # sentence of the batch that the row decodes
@@ -433,16 +476,17 @@ class FaithfulConstraint:
 
     def allowed(self, cs: FaithfulState) -> Tensor:
         "Bool mask (rows, vocab_size) of the ids each row may emit next."
-        nxt, free = self._next(cs), cs.tag < 0
-        has, R, V = nxt >= 0, len(nxt), self.vocab_size
+        nxt = self._next(cs)
+        copy_ok, open_ok, close_ok, eos_ok = faithful_moves(nxt >= 0, cs.tag, cs.n_in)
+        R, V = len(nxt), self.vocab_size
         ok = torch.zeros(R, V + 1, dtype=torch.bool, device=nxt.device)   # column V absorbs "nothing"
         r = torch.arange(R, device=nxt.device)
-        ok[r, torch.where(has, nxt, V)] = True
+        ok[r, torch.where(copy_ok, nxt, V)] = True
         close = self._tab["close"][cs.tag.clamp(min=0)]
-        ok[r, torch.where(~free & (cs.n_in > 0), close, V)] = True
+        ok[r, torch.where(close_ok, close, V)] = True
         opens = self._tab["opens"]
-        if len(opens): ok[:, opens] |= (free & has)[:, None]
-        ok[:, self.eos_idx] |= ~has & free
+        if len(opens): ok[:, opens] |= open_ok[:, None]
+        ok[:, self.eos_idx] |= eos_ok
         return ok[:, :V]
 
     def advance(self, cs: FaithfulState, tokens: Tensor) -> FaithfulState:

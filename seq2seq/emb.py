@@ -28,7 +28,7 @@ from .tokenizer import SPECIAL_TOKENS  # re-exported
 from .utils import atomic_write
 from .errors import EmbeddingFileError, UserError
 
-__all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'SPECIAL_TOKENS', 'is_random_token']
+__all__ = ['EmbeddingFileError', 'Coverage', 'fasttext_embedding', 'subword_table', 'SPECIAL_TOKENS', 'is_random_token']
 
 MINN, MAXN = 3, 6
 # fastText's default is 2M hashing buckets, i.e. 2.4 GB of floats at dim 300; a training corpus
@@ -235,7 +235,7 @@ def _write_texts(texts: Iterable, path: Path) -> str:
     return h.hexdigest()
 
 
-def _train(path: Path, emb_size: int, epochs: int, threads: int):
+def _train(path: Path, emb_size: int, epochs: int, threads: int, buckets: int = TRAIN_BUCKETS):
     "Train a skipgram model on the text file at `path`."
     import fasttext
     # fastText 0.9.3's Python binding takes no seed: its own RNG seed is fixed, so a single-thread
@@ -248,7 +248,7 @@ def _train(path: Path, emb_size: int, epochs: int, threads: int):
             with _quiet_stderr():
                 model = fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN,
                                                     maxn=MAXN, minCount=1, epoch=epochs, thread=threads, lr=lr,
-                                                    bucket=TRAIN_BUCKETS, verbose=0)
+                                                    bucket=buckets, verbose=0)
             if _sane(model) or attempt == 3: return model
         except RuntimeError as e:
             if 'NaN' not in str(e) or attempt == 3: raise
@@ -346,3 +346,24 @@ def fasttext_embedding(itos: list[str], *, texts: Iterable[str] | None = None, v
             if cache is not None: _save_cache(cache, *res)
     # from_pretrained, not nn.Embedding(...): no throw-away init drawing on the global RNG
     return nn.Embedding.from_pretrained(res[0], freeze=False, padding_idx=pad_idx), res[1]
+
+
+def subword_table(texts: Iterable[str], *, dim: int = 64, buckets: int = 100_000, epochs: int = 10,
+                  cache_dir: str | Path | None = None, threads: int = 1) -> torch.Tensor:
+    """The n-gram rows (buckets, dim) of a skipgram fastText model trained on `texts` (n-grams of
+    3 to 6 characters, every word kept): with `features.subword_vectors` they give a vector to any
+    string. Cached in `cache_dir` as `ngrams-<16 hex digits>.pt`, keyed on the texts and settings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        txt = Path(tmp) / 'texts.txt'
+        key = _cache_key([], dim, None, 0, {'texts': _write_texts(texts, txt), 'epochs': epochs, 'minn': MINN,
+                                            'maxn': MAXN, 'buckets': buckets, 'table': 'ngrams'})
+        cache = None if cache_dir is None else Path(cache_dir) / f'ngrams-{key[:16]}.pt'
+        if cache is not None and cache.is_file():
+            try: return torch.load(cache, weights_only=True)
+            except (OSError, RuntimeError, EOFError, ValueError): pass
+        model = _train(txt, dim, epochs, threads, buckets)
+        tab = torch.from_numpy(model.get_input_matrix()[len(model.words):].copy()).float()
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache, lambda p: torch.save(tab, p))
+    return tab

@@ -13,12 +13,14 @@ from fastai.basic_train import Learner
 from .callbacks import TeacherForcing, TeacherForcingConfig
 from .emb import fasttext_embedding
 from .metrics import DecodedMetric, TokenAccuracy, ValidDecodes, seq2seq_loss
-from .model import ModelConfig, get_seq2seq_model
+from .model import ModelConfig, build_model, get_seq2seq_model
+from .aligned import AlignedSeq2Seq, CandidateAccuracy, CandidateLoss, frequent_rows
 from .tags import is_marker
 from .utils import atomic_write
 from .modelfile import MODEL_FILE, ModelFileError, is_pickle_file, load_safe, save_safe, warn_trust
+from .errors import UserError
 
-__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "export_safe", "load_seq2seq",
+__all__ = ["Seq2SeqLearner", "seq2seq_learner", "export_learner", "export_safe", "load_seq2seq", "build_model",
            "ModelFileError", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1  # bump when an export written by an older version can no longer be read
@@ -66,6 +68,24 @@ def _embeddings(data, emb_size, vectors, cache_dir, epochs, seed, verbose):
     return res
 
 
+def _aligned_model(data, cfg: ModelConfig, cache_dir, emb_epochs: int, restore: bool, verbose: bool):
+    "An `AlignedSeq2Seq` with fastText n-grams trained on the training sources and its word rows set."
+    from collections import Counter
+    from dataclasses import replace
+    from .emb import subword_table
+    x = data.train_ds.x
+    src_itos, counts = x.vocab.itos, Counter(i for ids in x.items for i in ids)
+    rows = frequent_rows(src_itos, {t: counts[i] for i, t in enumerate(src_itos)})
+    if not restore and cfg.objective == "faithful": cfg = replace(cfg, objective="full")  # strip task: see README
+    cfg = replace(cfg, src_words=max(rows) + 1)
+    ngrams = subword_table(_texts(x), dim=cfg.sub_dim, buckets=cfg.buckets, epochs=emb_epochs, cache_dir=cache_dir)
+    model = build_model(cfg, src_itos, data.train_ds.y.vocab.itos)
+    model.fill_features(ngrams, rows)
+    if verbose: print(f"aligned model: {len(src_itos)} source words ({cfg.src_words} with a word row), "
+                      f"{cfg.buckets} fastText n-gram rows of {cfg.sub_dim}")
+    return model, cfg
+
+
 def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = None, cache_dir=None,
                     lang: str = "en", src: str = "orig_text", tgt: str = "annotated_text",
                     teacher_forcing: Optional[TeacherForcingConfig] = None, decode_limit: int = 1000, emb_epochs: int = 10,
@@ -82,16 +102,24 @@ def seq2seq_learner(data, cfg: ModelConfig = None, *, vectors: Optional[str] = N
         decode_limit: validation sentences decoded greedily per epoch for BLEU/chrF/span F1.
     """
     cfg = cfg or ModelConfig()
-    embs = _embeddings(data, cfg.emb_size, vectors, cache_dir, emb_epochs, seed, verbose)
-    stoi = data.train_ds.y.vocab.stoi
-    model = get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
     restore = any(is_marker(t) for t in data.train_ds.y.vocab.itos)
+    if cfg.arch == "aligned":
+        if vectors: raise UserError("--vectors initialises the seed and attention archs; the aligned arch trains "
+                                    "its own fastText sub-word table (leave out --vectors or pick --arch)")
+        model, cfg = _aligned_model(data, cfg, cache_dir, emb_epochs, restore, verbose)
+    else:
+        embs = _embeddings(data, cfg.emb_size, vectors, cache_dir, emb_epochs, seed, verbose)
+        stoi = data.train_ds.y.vocab.stoi
+        model = get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=stoi["xxpad"])
     model.meta = dict(format_version=FORMAT_VERSION, version=__version__, lang=lang, src=src, tgt=tgt,
                       task="restore" if restore else "strip", config=cfg.to_dict())
-    learn = Seq2SeqLearner(data, model, loss_func=partial(seq2seq_loss, pad_idx=model.pad_idx),
+    faithful = cfg.arch == "aligned" and cfg.objective == "faithful"
+    loss = CandidateLoss(model.gold_columns()) if faithful else partial(seq2seq_loss, pad_idx=model.pad_idx)
+    learn = Seq2SeqLearner(data, model, loss_func=loss,
                            callback_fns=[partial(TeacherForcing, cfg=teacher_forcing)], **learn_kwargs)
     decodes = ValidDecodes(learn, limit=decode_limit)
-    learn.metrics = [TokenAccuracy(model.pad_idx)] + [
+    acc = CandidateAccuracy(model.gold_columns()) if faithful else TokenAccuracy(model.pad_idx)
+    learn.metrics = [acc] + [
         DecodedMetric(decodes, name, owner=(i == 0)) for i, name in enumerate(("bleu", "chrf", "span_f1"))]
     return learn
 

@@ -138,8 +138,11 @@ class ValidDecodes:
         itos = self.learn.data.y.vocab.itos
         model = get_model(self.learn.model)  # the bare model, also under DistributedDataParallel
         eos = model.eos_idx
+        # a model that has its own faithful constraint (the faithful objective) decodes under it
+        cons = model.constraint(last_input[0]) if getattr(model, "constraint", None) and \
+            getattr(model.cfg, "objective", None) == "faithful" else None
         with torch.no_grad():
-            out = generate(model, last_input[0], decoder="greedy")
+            out = generate(model, last_input[0], decoder="greedy", constraint=cons)
         for hyp, targ in zip(out, last_target.tolist()):
             self.hyps.append(detokenize(itos[i] for i in hyp[0].tokens))
             self.refs.append(detokenize(itos[i] for i in targ if i != eos))

@@ -18,7 +18,7 @@ from torch.utils.checkpoint import checkpoint
 from .cells import CELLS, make_rnn
 from .config import check, int_ge, option
 
-__all__ = ["ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model", "build_model", "fix_mmap_threshold"]
+__all__ = ["ARCHS", "OBJECTIVES", "ModelConfig", "Seq2SeqRNN", "AdditiveAttention", "get_seq2seq_model", "build_model", "fix_mmap_threshold"]
 
 
 def fix_mmap_threshold(nbytes: int = 1 << 20) -> bool:
@@ -41,24 +41,56 @@ def fix_mmap_threshold(nbytes: int = 1 << 20) -> bool:
 fix_mmap_threshold()
 
 
+ARCHS = ("aligned", "seed", "attention")
+OBJECTIVES = ("faithful", "full")
+
+
 @dataclass
 class ModelConfig:
-    "Sizes and options of a `Seq2SeqRNN` (saved with the model; `--resume` checks them)."
-    emb_size: int = option(300, "embedding size (= decoder hidden size, tied weights); must match --vectors' "
-                                "dimension")
-    hidden: int = option(256, "encoder hidden size")
-    layers: int = option(2, "recurrent layers in encoder and decoder")
-    attention: bool = option(False, "bidirectional encoder + additive attention")
+    """Architecture, sizes and options of a model (saved with it; `--resume` checks them).
+
+    arch: "aligned" (default: seq2seq/aligned.py, source-aligned decoder, open-vocabulary source),
+        "seed" (plain GRU encoder-decoder) or "attention" (bidirectional encoder + additive
+        attention; `attention=True` means the same).
+    objective: "faithful" (cross-entropy over the candidates the faithful constraint allows;
+        aligned arch only, the others always train on "full") or "full" (over the whole target
+        vocabulary, needed for free decoding).
+    src_words: rows of the word embedding (set by the learner from the training counts; 0: one per
+        source id).
+    """
+    arch: str = option("aligned", "aligned: source-aligned decoder over an open-vocabulary source (fastText "
+                                  "sub-words + word + shape); seed: plain GRU encoder-decoder; attention: BiGRU "
+                                  "encoder + additive attention", choices=ARCHS)
+    objective: str = option("faithful", "faithful: cross-entropy over the candidates faithful decoding chooses from "
+                                        "(aligned arch); full: over the whole target vocabulary (needed for "
+                                        "--no-faithful decoding)", choices=OBJECTIVES)
+    emb_size: int = option(64, "target embedding size (= decoder hidden size, tied weights); with --arch "
+                               "seed/attention also the source's, and it must match --vectors' dimension")
+    hidden: int = option(128, "encoder hidden size (per direction for the bidirectional encoders)")
+    layers: int = option(1, "recurrent layers in encoder and decoder")
+    attention: bool = option(False, "the same as --arch attention")
     cell: str = option("gru", "recurrent cell", choices=CELLS)
     mogrify_steps: int = option(5, "rounds of mutual gating (--cell mogrifier)")
     drop_mult: float = option(1.0, "scale of every dropout probability")
+    sub_dim: int = option(64, "fastText sub-word vector size (aligned arch)")
+    buckets: int = option(100_000, "fastText n-gram hashing buckets kept in the model (aligned arch)")
+    word_dim: int = option(64, "trainable word embedding size (aligned arch)")
+    shape_dim: int = option(16, "word-shape embedding size (aligned arch)")
+    word_drop: float = option(0.1, "share of training tokens whose word embedding is the unknown word's (aligned arch)")
+    src_words: int = option(0, "word-embedding rows (set by the learner)", cli=False)
 
     def __post_init__(self):
         check([(int_ge(getattr(self, n), 1), f"{{}} must be >= 1 (got {getattr(self, n)!r})", n)
-               for n in ("emb_size", "hidden", "layers")] +
+               for n in ("emb_size", "hidden", "layers", "sub_dim", "buckets", "word_dim", "shape_dim")] +
               [(self.cell in CELLS, f"unknown {{}} {self.cell!r}; choose one of {', '.join(CELLS)}", "cell"),
+               (self.arch in ARCHS, f"unknown {{}} {self.arch!r}; choose one of {', '.join(ARCHS)}", "arch"),
+               (self.objective in OBJECTIVES,
+                f"unknown {{}} {self.objective!r}; choose one of {', '.join(OBJECTIVES)}", "objective"),
                (int_ge(self.mogrify_steps, 0), f"{{}} must be >= 0 (got {self.mogrify_steps!r})", "mogrify_steps"),
+               (0 <= self.word_drop < 1, f"{{}} must be in [0, 1) (got {self.word_drop!r})", "word_drop"),
                (self.drop_mult >= 0, f"{{}} must be >= 0 (got {self.drop_mult!r})", "drop_mult")])
+        if self.attention and self.arch == "aligned": self.arch = "attention"  # the old flag still works
+        if self.arch == "attention": self.attention = True
 
     def to_dict(self): return asdict(self)
 
@@ -208,13 +240,16 @@ def get_seq2seq_model(cfg: ModelConfig, emb_enc: nn.Embedding, emb_dec: nn.Embed
     return Seq2SeqRNN(emb_enc, emb_dec, cfg, bos_idx, eos_idx, pad_idx)
 
 
-def build_model(cfg: ModelConfig, src_itos, tgt_itos, bos_idx: int = 2, eos_idx: int = 3,
-                pad_idx: int = 1) -> Seq2SeqRNN:
-    """The one builder from a config and vocabularies: embeddings of the right sizes, then the model.
-
-    Used to rebuild a saved model (seq2seq/modelfile.py) before its state dict is loaded, so every
-    parameter and persistent buffer the config implies must be created here.
+def build_model(cfg: ModelConfig, src_itos, tgt_itos) -> nn.Module:
+    """The one builder of a fresh model of `cfg.arch` for the two vocabularies (ids of BOS, EOS
+    and padding read from the target's). Everything a trained model learned (and, for the aligned
+    arch, its fastText tables) lives in its state_dict, so this plus `load_state_dict` rebuilds it
+    (seq2seq/modelfile.py): every parameter and persistent buffer the config implies is made here.
     """
-    emb_enc = nn.Embedding(len(src_itos), cfg.emb_size, padding_idx=pad_idx)
-    emb_dec = nn.Embedding(len(tgt_itos), cfg.emb_size, padding_idx=pad_idx)
-    return get_seq2seq_model(cfg, emb_enc, emb_dec, bos_idx=bos_idx, eos_idx=eos_idx, pad_idx=pad_idx)
+    if cfg.arch == "aligned":
+        from .aligned import AlignedSeq2Seq  # aligned.py builds on this module
+        return AlignedSeq2Seq(cfg, src_itos, tgt_itos)
+    stoi = {t: i for i, t in enumerate(tgt_itos)}
+    pad = stoi["xxpad"]
+    embs = [nn.Embedding(len(itos), cfg.emb_size, padding_idx=pad) for itos in (src_itos, tgt_itos)]
+    return get_seq2seq_model(cfg, *embs, bos_idx=stoi["xxbos"], eos_idx=stoi["xxeos"], pad_idx=pad)

@@ -95,8 +95,9 @@ def load_safe(path, device=None):
     path = Path(path)
     doc = _read_doc(path)
     ids = doc["ids"]
-    model = build_model(_config(doc, path), doc["src_itos"], doc["tgt_itos"], bos_idx=ids["bos"],
-                        eos_idx=ids["eos"], pad_idx=ids["pad"])
+    model = build_model(_config(doc, path), doc["src_itos"], doc["tgt_itos"])
+    if (model.bos_idx, model.eos_idx, model.pad_idx) != (ids["bos"], ids["eos"], ids["pad"]):
+        raise ModelFileError(f"{path}: its special-token ids {ids} do not match its target vocabulary")
     try:
         load_model(model, str(path), strict=True, device="cpu")
     except (RuntimeError, ValueError, KeyError) as e:  # shape or name mismatch with the description

@@ -86,6 +86,8 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     added = [pred_col] + ([f"{pred_col}_nbest"] if cfg.n_best > 1 else [])
     sep, header, total = _inspect(csv_in, src, ref, sep, added, overwrite_column)
     if total == 0: raise DataError(f"{csv_in}: no rows")
+    stats = getattr(learn.model, "src_stats", None)  # an open-vocabulary model counts unseen source tokens
+    if stats is not None: stats.update(tokens=0, oov=0)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
         chunks = _chunks(csv_in, sep, header, chunk_rows)
@@ -95,6 +97,9 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
             _keep(keep, chunk, src, pred_col, ref)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
     log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")
+    if stats is not None and stats["tokens"]:
+        log(f"{stats['oov']:,} of {stats['tokens']:,} source tokens ({stats['oov'] / stats['tokens']:.1%}) were out of "
+            "the training vocabulary (read from their sub-words and shape)")
     return _report(learn, keep, out, ref, show, log)
 
 

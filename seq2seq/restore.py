@@ -111,11 +111,15 @@ def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
     "Source pieces, source ids and target copy ids of each text."
     src_stoi = learn.data.x.vocab.stoi
     tgt_stoi, _ = _tables(learn.data.y.vocab.itos)
+    own = getattr(learn.model, "numericalize", None)  # an open-vocabulary model numericalizes itself
     res = []
     for t in texts:
         ps = pieces(t, lang)
         kept = [p.text for p in ps if not (strip_task and is_marker(p.text))]
-        res.append((ps, token_ids(src_stoi, [p.text for p in ps]), token_ids(tgt_stoi, kept)))
+        res.append((ps, None if own else token_ids(src_stoi, [p.text for p in ps]), token_ids(tgt_stoi, kept)))
+    if own:
+        ids = own([[p.text for p in e[0]] for e in res])
+        res = [(ps, i.tolist(), c) for (ps, _, c), i in zip(res, ids)]
     return res
 
 

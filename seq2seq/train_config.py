@@ -66,7 +66,7 @@ class TrainConfig:
                                           "default: train fastText on the training text")
     epochs: int = option(10, "epochs of fit_one_cycle")
     lr: Optional[float] = option(None, "maximum learning rate; default: the one lr_find suggests")
-    bs: int = option(64, "batch size (per process)")
+    bs: int = option(128, "batch size (per process)")
     valid_pct: float = option(0.1, "share of rows held out for validation")
     seed: int = option(42, "random seed (split, init, fastText)")
     model: ModelConfig = option(help="model sizes and options", default_factory=ModelConfig)

@@ -85,7 +85,8 @@ def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
     ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
     pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt, skip_bad_rows=cfg.skip_bad_rows)
     data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
-                                   seed=cfg.seed, bs=cfg.bs), dev)
+                                   seed=cfg.seed, bs=cfg.bs, src_min_freq=1 if cfg.model.arch == "aligned" else None,
+                                   src_open_vocab=cfg.model.arch == "aligned"), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
     log(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation pairs; "
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens")

@@ -11,8 +11,8 @@ from benchmarks import train_speed
 from seq2seq.model import ModelConfig, get_seq2seq_model
 
 TINY_SPEED = ["--emb-size", "16", "--hidden", "12", "--layers", "2", "--bs", "4", "--vocab", "40",
-              "--src-len", "5", "--tgt-len", "6", "--steps", "2", "--repeats", "2"]
-VARIANTS = {"reference", "full_forcing", "pr_force_0.5", "attention", "matmul_floor"}
+              "--src-len", "5", "--tgt-len", "6", "--steps", "2", "--repeats", "2", "--markers", "6"]
+VARIANTS = {"reference", "full_forcing", "pr_force_0.5", "attention", "faithful", "faithful_floor"}
 
 
 def _last_json(capsys) -> dict:
@@ -30,7 +30,8 @@ def test_train_speed_main_prints_json(capsys):
     assert all(v > 0 and math.isfinite(v) for v in res["tokens_per_s"].values())
     tps = res["tokens_per_s"]
     assert res["speedup_vs_step_loop"] == pytest.approx(tps["full_forcing"] / tps["reference"])
-    assert res["fraction_of_floor"] == pytest.approx(tps["full_forcing"] / tps["matmul_floor"])
+    assert res["faithful_vs_step_loop"] == pytest.approx(tps["faithful"] / tps["reference"])
+    assert res["fraction_of_floor"] == pytest.approx(tps["faithful"] / tps["faithful_floor"])
     assert res["config"]["tgt_len"] == 6 and res["config"]["vocab"] == 40
     assert res["peak_rss_mb"] > 0 and res["threads"] >= 1
     assert ret["tokens_per_s"] == pytest.approx(tps)

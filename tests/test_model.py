@@ -211,8 +211,8 @@ def test_short_training_lowers_loss(tmp_path):
     seed_everything(0)  # the sortish sampler draws from numpy
     pairs = read_pairs(SAMPLE, verbose=False).head(60)
     data = seq2seq_data(pairs, path=tmp_path, bs=16, min_freq=1, seed=0)
-    learn = seq2seq_learner(data, ModelConfig(emb_size=16, hidden=16, layers=1), cache_dir=tmp_path,
-                            verbose=False, decode_limit=8)
+    learn = seq2seq_learner(data, ModelConfig(arch="seed", emb_size=16, hidden=16, layers=1), cache_dir=tmp_path,
+                            verbose=False, decode_limit=8)  # the tied Seq2SeqRNN (the default arch: test_aligned.py)
     learn.fit_one_cycle(3, 1e-2)
     losses = [float(x) for x in learn.recorder.losses]
     assert len(losses) == 3 * len(data.train_dl)

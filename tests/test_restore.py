@@ -197,7 +197,8 @@ def test_assemble_inverts_tokenize_on_annotated_sample_rows(sample):
 
 def _free_greedy(learn, text: str, **kwargs):
     "Greedy ids for one text, built without restore.py: tokenize, numericalize, generate."
-    ids = [learn.data.x.vocab.stoi.get(t, 0) for t in tokenize(text)]
+    own = getattr(learn.model, "numericalize", None)  # the default model reads unseen words from their spelling
+    ids = own([tokenize(text)])[0].tolist() if own else [learn.data.x.vocab.stoi.get(t, 0) for t in tokenize(text)]
     return generate(learn.model, torch.tensor([ids]), decoder="greedy", **kwargs)[0][0]
 
 

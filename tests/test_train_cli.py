@@ -85,11 +85,11 @@ def test_bad_vectors(train_main, pairs, tmp_path, capsys):
     junk_vec.write_text("hello world\nfoo bar\n")
     for vec, match in [(junk_bin, "not a fastText"), (junk_vec, "not a fastText"),
                        (tmp_path / "none.bin", "does not exist")]:
-        _fails(train_main, ["--csv", str(pairs), "--vectors", str(vec)], tmp_path / "out", capsys, match)
+        _fails(train_main, ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vec)], tmp_path / "out", capsys, match)
 
 
 def test_vectors_of_another_dimension(train_main, pairs, vectors, tmp_path, capsys):
-    _fails(train_main, ["--csv", str(pairs), "--vectors", str(vectors), "--emb-size", "16"], tmp_path / "out",
+    _fails(train_main, ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vectors), "--emb-size", "16"], tmp_path / "out",
            capsys, "has dimension 8 but emb_size=16")
 
 
@@ -97,7 +97,7 @@ def test_the_script_prints_only_its_error_line(pairs, tmp_path):
     "As a command, with the interpreter's own warning filters (pytest's hide what users would see)."
     junk = tmp_path / "junk.vec"
     junk.write_text("not vectors\n")
-    argv = ["--csv", str(pairs), "--vectors", str(junk), "--out", str(tmp_path / "out")] + TINY
+    argv = ["--csv", str(pairs), "--arch", "seed", "--vectors", str(junk), "--out", str(tmp_path / "out")] + TINY
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")] + argv, capture_output=True, text=True,
                        timeout=120, env=env)  # PYTHONPATH: the package need not be installed
@@ -137,7 +137,7 @@ def _metrics(out: Path) -> dict:
 
 def test_nan_cells_are_skipped_and_counted(train_main, pairs, vectors, tmp_path, capsys):
     out = tmp_path / "model"
-    argv = ["--csv", str(pairs), "--vectors", str(vectors), "--out", str(out), "--lr", "1e-2"]
+    argv = ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vectors), "--out", str(out), "--lr", "1e-2"]
     assert run(train_main, argv + TINY) == 0
     log = capsys.readouterr().out
     assert "skipped 3 row(s)" in log and "model written to" in log
@@ -148,7 +148,7 @@ def test_nan_cells_are_skipped_and_counted(train_main, pairs, vectors, tmp_path,
 
 def test_a_run_with_lr_find_writes_every_file(train_main, pairs, vectors, tmp_path, capsys):
     out = tmp_path / "model"
-    argv = ["--csv", str(pairs), "--vectors", str(vectors), "--out", str(out), "--seed", "1"]  # no --lr: lr_find
+    argv = ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vectors), "--out", str(out), "--seed", "1"]  # no --lr: lr_find
     assert run(train_main, argv + TINY) == 0
     log = capsys.readouterr().out
     assert "lr_find suggests" in log and "found" in log  # the coverage of --vectors
