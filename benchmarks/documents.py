@@ -32,7 +32,7 @@ _GLUE = [" ", " ", "\n", "\r\n", "\n\n", "\r\n\r\n", "  \n"]
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(ROOT / "models" / "demo" / "export.pkl"), help="export.pkl of scripts/train.py")
+    p.add_argument("--model", default=str(ROOT / "models" / "demo" / "model.safetensors"), help="model.safetensors of scripts/train.py")
     p.add_argument("--csv", default=str(ROOT / "data" / "sample.csv"), help="sentences the notes are built from")
     p.add_argument("--docs", type=int, default=40, help="notes built")
     p.add_argument("--per-doc", type=int, default=8, help="sentences per note")

@@ -152,7 +152,7 @@ def _end_model(a, csv: Path, dev, out: Path, name: str) -> dict:
         seed_everything(a.seed)
         train(cfg, log=_log)
     with _clock(res, "decode_cpu_min"), contextlib.redirect_stdout(sys.stderr):
-        learn = load_seq2seq(out / "models" / name / "export.pkl", device="cpu")
+        learn = load_seq2seq(out / "models" / name / "model.safetensors", device="cpu")
         preds = learn.restore(list(dev.orig_text), decoder="greedy")
     sc = span_scores(preds, list(dev.annotated_text))
     return {"precision": sc["precision"], "recall": sc["recall"], "f1": sc["f1"],

@@ -208,7 +208,7 @@ def gazetteers_from_csv(csv, out_dir, column: str = "annotated_text", min_count:
 
 
 def model_lf(path, name: str = "model", decoder: str = "greedy", bs: int = 64, **decode) -> LabellingFunction:
-    """A trained seq2seq model (an export.pkl) as a labelling function: its faithful decodes of a
+    """A trained seq2seq model (its model.safetensors) as a labelling function: its faithful decodes of a
     batch of texts, read back as spans. Extra keywords go to `learn.restore`."""
     from .learner import load_seq2seq
     learn = load_seq2seq(path, device="cpu")

@@ -23,7 +23,7 @@ class WeakConfig:
     text_col: str = option("orig_text", "column of plain text to label")
     builtin: str = option(",".join(FAMILIES), "built-in families to use, comma-separated "
                                               f"({', '.join(FAMILIES)}), or 'none'")
-    model: Optional[str] = option(None, "export.pkl of a trained model, used as one more labelling function")
+    model: Optional[str] = option(None, "model.safetensors (or its folder) of a trained model, used as one more labelling function")
     label_model: LabelModelConfig = option(help="label model", default_factory=LabelModelConfig)
     ref: Optional[str] = option(None, "gold annotated column of --csv: adds each function's precision/recall "
                                       "to the report")

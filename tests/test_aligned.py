@@ -181,7 +181,7 @@ def tiny_default(tmp_path_factory):
     seed_everything(0)
     train(TrainConfig(csv=str(out / "train.csv"), out=str(out), lang="es", epochs=6, lr=1e-2, bs=32,
                       decode_limit=16, model=ModelConfig(buckets=5000)), log=lambda *a: None)
-    return out / "export.pkl"
+    return out / "model.safetensors"
 
 
 _UNSEEN = ["El paciente Wenceslao Zubizarreta de 107 años ingresó el 31/12/2031.",

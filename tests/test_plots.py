@@ -85,7 +85,7 @@ def attn_learn(tmp_path_factory):
     seed_everything(0)
     train(TrainConfig(csv=str(out / "train.csv"), out=str(out), epochs=1, lr=1e-2, bs=32, decode_limit=8,
                       model=ModelConfig(emb_size=16, hidden=16, layers=1, attention=True)), log=lambda *a: None)
-    return load_seq2seq(out / "export.pkl")
+    return load_seq2seq(out / "model.safetensors")
 
 
 TEXT = "Seen by Dr. Smith on 3/4/2091."

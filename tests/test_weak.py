@@ -308,7 +308,7 @@ def test_weak_labels_train_predict_end_to_end(tmp_path):
     seed_everything(0)
     train(TrainConfig(csv=str(tmp_path / "silver.csv"), out=str(tmp_path / "m"), epochs=1, lr=1e-2, bs=32,
                       decode_limit=0, model=ModelConfig(emb_size=16, hidden=16, layers=1)), log=lambda *a: None)
-    lf = model_lf(tmp_path / "m" / "export.pkl")
+    lf = model_lf(tmp_path / "m" / "model.safetensors")
     votes = apply_lfs(texts[:10] + [""], [lf], log=lambda m: None)
     assert len(votes.spans["model"]) == 11 and votes.spans["model"][-1] == []
     assert votes.errors["model"] == 0
