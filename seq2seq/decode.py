@@ -362,16 +362,46 @@ def generate(model, src: Tensor, cfg: Optional[DecodeConfig] = None, *, constrai
     dev = next(model.parameters()).device
     src = src.to(dev)
     lims = _limits(src, model.pad_idx, c.max_len, src_lens, constraint)
+    cols = None
+    if isinstance(constraint, FaithfulConstraint):  # search over the few ids it can allow, not the vocabulary
+        cols, constraint = constraint.compact((model.bos_idx, model.pad_idx))
+        model = _Columns(model, cols)
     st, stops = _Stepper(model, constraint, c.min_len, c.temperature), {model.eos_idx, model.pad_idx}
     alpha = c.length_penalty
     with torch.no_grad():
         if c.decoder == "beam":
             pool = _beam_search(st, src, lims, c.beam_size, c.n_best, alpha)
-            return _hyps(pool.tok.flatten(0, 1), pool.lp.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(),
-                         c.n_best, alpha, stops)
-        n = 1 if c.decoder == "greedy" else c.n_best
-        hist, lp, score, ended = _sample_search(st, src, lims, _picker(c.decoder, c.top_k, c.top_p, c.seed, dev), n)
-        return _hyps(hist, lp, score, ended, n, alpha, stops)
+            res = _hyps(pool.tok.flatten(0, 1), pool.lp.flatten(0, 1), pool.raw.flatten(), pool.ended.flatten(),
+                        c.n_best, alpha, stops)
+        else:
+            n = 1 if c.decoder == "greedy" else c.n_best
+            hist, lp, score, ended = _sample_search(st, src, lims, _picker(c.decoder, c.top_k, c.top_p, c.seed, dev), n)
+            res = _hyps(hist, lp, score, ended, n, alpha, stops)
+    if cols is not None:
+        for h in (h for hs in res for h in hs): h.tokens = [cols[t] for t in h.tokens]
+    return res
+
+
+class _Columns:
+    """`model` seen through the target ids `cols` (sorted) alone: ids in and logits out are
+    positions in `cols`. Under a FaithfulConstraint every other id is masked anyway, so the
+    search gives the same result, but its per-step masks, softmax and picks cost (rows, len(cols))
+    instead of (rows, vocabulary)."""
+
+    def __init__(self, model, cols: Sequence[int]):
+        self.m = model
+        self.cols = torch.tensor(cols, dtype=torch.long, device=next(model.parameters()).device)
+        pos = {t: i for i, t in enumerate(cols)}
+        self.bos_idx, self.eos_idx, self.pad_idx = pos[model.bos_idx], pos[model.eos_idx], pos[model.pad_idx]
+
+    def parameters(self): return self.m.parameters()
+    def encode(self, src: Tensor): return self.m.encode(src)
+    def select_state(self, state, idx: Tensor): return self.m.select_state(state, idx)
+
+    def step(self, dec_inp: Tensor, state):
+        "dec_inp (rows,) positions in `cols` -> logits (rows, len(cols)), new state."
+        logits, state = self.m.step(self.cols[dec_inp], state)
+        return logits.index_select(1, self.cols), state
 
 
 # ---------------------------------------------------------------- faithful decoding
@@ -454,6 +484,17 @@ class FaithfulConstraint:
         is_open = torch.zeros(vocab_size, dtype=torch.bool)
         is_open[opens] = True
         self._tab = dict(copy=copy, close=close, is_open=is_open, opens=torch.tensor(opens, dtype=torch.long))
+
+    def compact(self, specials: Sequence[int] = ()) -> tuple[list[int], "FaithfulConstraint"]:
+        """The ids this constraint can ever allow (copies, markers, EOS) plus `specials`, sorted,
+        and the same constraint over positions in that list (see `generate`)."""
+        o2c = self.open_to_close
+        cols = sorted({i for c in self.copy_ids for i in c} | set(o2c) | set(o2c.values()) | {self.eos_idx}
+                      | {int(i) for i in specials})
+        pos = {t: i for i, t in enumerate(cols)}
+        return cols, FaithfulConstraint([[pos[i] for i in c] for c in self.copy_ids],
+                                        {pos[o]: pos[c] for o, c in o2c.items()}, pos[self.eos_idx], len(cols),
+                                        self.allow_tags)
 
     def _check(self):
         "Raise ValueError on ids outside the vocabulary or EOS used as a token or marker."

@@ -389,3 +389,35 @@ def test_constraint_select_and_bad_ids():
         generate(TinyGRU(V=V_F), rand_src(3, 3, V=V_F), constraint=con)     # 2 sentences for 3 rows
     with pytest.raises(ValueError, match="pad/BOS"):
         generate(TinyGRU(V=V_F), rand_src(2, 3, V=V_F), constraint=FaithfulConstraint([[5], [PAD]], O2C, EOS, V_F))
+
+
+class _Opaque:
+    "The same constraint, hidden from generate's column compaction (a full-vocabulary search)."
+
+    def __init__(self, con): self.con = con
+    def __getattr__(self, name): return getattr(self.con, name)
+
+
+@pytest.mark.parametrize("dec", ["greedy", "beam"])
+def test_compact_search_equals_full_vocabulary_search(dec):
+    rng = random.Random(3)
+    for it in range(6):
+        m = TinyGRU(V=V_F, seed=it, sharp=1.0)
+        copy = rand_copy(rng, 8)
+        src = rand_src(8, 6, V=V_F, seed=it)
+        kw = dict(decoder=dec, beam_size=3, n_best=2)
+        fast = generate(m, src, constraint=FaithfulConstraint(copy, O2C, EOS, V_F), **kw)
+        full = generate(m, src, constraint=_Opaque(FaithfulConstraint(copy, O2C, EOS, V_F)), **kw)
+        for a, b in zip(fast, full):
+            assert [h.tokens for h in a] == [h.tokens for h in b]
+            assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-5)
+
+
+def test_compact_keeps_the_rules_over_positions():
+    con = FaithfulConstraint([[9, 5], [UNK]], O2C, EOS, V_F)
+    cols, small = con.compact((BOS, PAD))
+    assert cols == sorted({UNK, PAD, BOS, EOS, 5, 9, 12, 13, 14, 15})
+    back = lambda ids: [cols[i] for i in ids]  # noqa: E731
+    assert back(small.copy_ids[0]) == [9, 5] and back(small.copy_ids[1]) == [UNK]
+    assert {cols[o]: cols[c] for o, c in small.open_to_close.items()} == O2C
+    assert cols[small.eos_idx] == EOS and small.vocab_size == len(cols)
