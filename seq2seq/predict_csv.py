@@ -86,7 +86,7 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     added = [pred_col] + ([f"{pred_col}_nbest"] if cfg.n_best > 1 else [])
     sep, header, total = _inspect(csv_in, src, ref, sep, added, overwrite_column)
     if total == 0: raise DataError(f"{csv_in}: no rows")
-    stats = getattr(learn.model, "src_stats", None)  # an open-vocabulary model counts unseen source tokens
+    stats = getattr(getattr(learn, "model", None), "src_stats", None)  # an open-vocabulary model counts unseen tokens
     if stats is not None: stats.update(tokens=0, oov=0)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written

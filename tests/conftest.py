@@ -29,6 +29,9 @@ def one_thread():
 def tiny_model(tmp_path_factory):
     """A small model trained for a few epochs on 240 sample rows, exported; shared by the tests.
 
+    The seed arch: at this size and budget it already tags (the default aligned arch needs more
+    steps; tests/test_aligned.py trains its own), so the prediction plumbing sees real spans.
+
     Returns the path of its model.safetensors (the folder also holds export.pkl, valid.csv and the
     other outputs).
     """
@@ -41,5 +44,5 @@ def tiny_model(tmp_path_factory):
     pd.read_csv(ROOT / "data" / "sample.csv").iloc[:240].to_csv(csv, index=False)
     seed_everything(0)
     train(TrainConfig(csv=str(csv), out=str(out), epochs=4, lr=1e-2, bs=32, decode_limit=32,
-                      model=ModelConfig(emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
+                      model=ModelConfig(arch="seed", emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
     return out / "model.safetensors"

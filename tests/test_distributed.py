@@ -145,7 +145,7 @@ def test_two_process_gloo_training(tmp_path, monkeypatch, capsys):
     assert results[0]["epochs"] == 2 and results[0]["train_size"] == 72
     names = sorted(p.name for p in out.iterdir())
     assert names == ["best.pth", "cache", "export.pkl", "history.csv", "last.pth", "losses.png", "metrics.json",
-                     "metrics.jsonl", "metrics.png", "valid.csv"]
+                     "metrics.jsonl", "metrics.png", "model.safetensors", "valid.csv"]
     assert len(pd.read_csv(out / "history.csv")) == 2                 # one logger, not one per rank
     assert len(list((out / "cache").iterdir())) == 1                  # one embedding cache, shared
 
