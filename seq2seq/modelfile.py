@@ -42,9 +42,14 @@ def save_safe(model, src_itos, tgt_itos, path) -> Path:
 
 
 def is_pickle_file(path: Path) -> bool:
-    "True for a torch zip or a raw pickle (what `torch.load`/`load_learner` would unpickle)."
-    with open(path, "rb") as f: head = f.read(4)
-    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+    """True for a torch zip or a raw pickle (what `torch.load`/`load_learner` would unpickle).
+
+    A safetensors file (an 8-byte little-endian header length, then the header's JSON) is never
+    one, even when its length's first byte happens to be a pickle's 0x80."""
+    with open(path, "rb") as f: head = f.read(9)
+    if head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= Path(path).stat().st_size - 8:
+        return False
+    return head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"
 
 
 def _read_doc(path: Path) -> dict:

@@ -108,3 +108,14 @@ def test_bad_safe_files(tiny_model, tmp_path):
     for path, match in [(plain, "not a model of this tool"), (other, "format 99"),
                         (junk, "not a model exported by this tool")]:
         with pytest.raises(ModelFileError, match=match): load_seq2seq(path)
+
+
+def test_a_safetensors_header_length_ending_in_0x80_is_not_a_pickle(tmp_path):
+    from seq2seq.modelfile import is_pickle_file
+    doc = b'{"__metadata__":{"x":"' + b"y" * (0x180 - 22 - 3) + b'"}}'
+    assert len(doc) == 0x180
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(len(doc).to_bytes(8, "little") + doc)
+    assert not is_pickle_file(path)
+    path.write_bytes(b"\x80\x04\x95" + b"\x00" * 20)
+    assert is_pickle_file(path)
