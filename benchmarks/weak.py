@@ -23,17 +23,24 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seq2seq.cli import run
+from seq2seq.config import add_options, from_args
 from seq2seq.errors import DataError
+from seq2seq.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["main"]
+
+# TrainConfig fields the benchmark sets itself (the data, where it goes, and one thread on the CPU)
+_NOT_END_OPTIONS = ("csv", "out", "src", "tgt", "lang", "seed", "threads", "device", "fp16", "decode_limit",
+                    "resume", "skip_bad_rows")
 
 
 def _parse(argv):
@@ -43,21 +50,19 @@ def _parse(argv):
     p.add_argument("--dev-rows", type=int, help="seeded sample of dev.csv (default: all)")
     p.add_argument("--train", action="store_true", help="train and score the end model on silver labels (4)")
     p.add_argument("--gold", action="store_true", help="train and score the same model on gold labels (5)")
-    p.add_argument("--train-rows", type=int, default=6000, help="seeded sample of train.csv the end models learn from")
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--emb-size", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--attention", action="store_true", help="end models with attention (much slower on long sentences)")
-    p.add_argument("--bs", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--train-rows", type=int, help="seeded sample of train.csv the end models learn from (default: all)")
     p.add_argument("--n-iter", type=int, default=4, help="EM iterations of the HMM")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    end = p.add_argument_group("end models (4) and (5): scripts/train.py's options, its defaults")
+    add_options(end, TrainConfig, prefix="end.", skip=_NOT_END_OPTIONS)
     a = p.parse_args(argv)
-    for k in ("dev_rows", "train_rows", "epochs", "emb_size", "hidden", "layers", "bs", "n_iter", "threads"):
+    for k in ("dev_rows", "train_rows", "n_iter", "threads"):
         v = getattr(a, k)
         if v is not None and v < 1: p.error(f"--{k.replace('_', '-')} must be >= 1")
+    a.end = lambda csv, out: from_args(TrainConfig, a, p, prefix="end.", csv=str(csv), out=str(out), lang="es",
+                                       seed=a.seed, threads=a.threads, device="cpu", decode_limit=0)
+    a.end("x.csv", "x")  # a bad end-model option fails here, before the labelling work
     return a
 
 
@@ -136,16 +141,14 @@ def _end_model(a, csv: Path, dev, out: Path, name: str) -> dict:
     "Train the end model on `csv` (a seeded --train-rows sample) and score its faithful greedy decodes of dev."
     from seq2seq.learner import load_seq2seq
     from seq2seq.metrics import span_scores
-    from seq2seq.model import ModelConfig
-    from seq2seq.training import TrainConfig, train
+    from seq2seq.training import train
     from seq2seq.utils import seed_everything
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)[["orig_text", "annotated_text"]]
-    df = df.iloc[np.sort(np.random.RandomState(a.seed).permutation(len(df))[:a.train_rows])]
+    if a.train_rows and a.train_rows < len(df):
+        df = df.iloc[np.sort(np.random.RandomState(a.seed).permutation(len(df))[:a.train_rows])]
     sample = out / f"{name}_train_sample.csv"
     df.to_csv(sample, index=False)
-    cfg = TrainConfig(csv=str(sample), out=str(out / "models" / name), lang="es", epochs=a.epochs, lr=a.lr, bs=a.bs,
-                      seed=a.seed, decode_limit=0, threads=a.threads, device="cpu",
-                      model=ModelConfig(emb_size=a.emb_size, hidden=a.hidden, layers=a.layers, attention=a.attention))
+    cfg = a.end(sample, out / "models" / name)
     res = {}
     with _clock(res, "train_cpu_min"), warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("ignore")
@@ -157,6 +160,11 @@ def _end_model(a, csv: Path, dev, out: Path, name: str) -> dict:
     sc = span_scores(preds, list(dev.annotated_text))
     return {"precision": sc["precision"], "recall": sc["recall"], "f1": sc["f1"],
             "cpu_min": res["train_cpu_min"] + res["decode_cpu_min"], **res}
+
+
+def _plain(d: dict) -> dict:
+    "The end model's TrainConfig as JSON-ready values, without the per-model paths."
+    return {k: v for k, v in d.items() if k not in ("csv", "out")}
 
 
 def _table(rows: dict) -> str:
@@ -184,8 +192,8 @@ def main(argv=None) -> dict:
         rows["(5) seq2seq trained on gold"] = _end_model(a, gold_csv, dev, out, "gold")
     table = _table(rows)
     (out / "weak.md").write_text(table + "\n", encoding="utf-8")
-    cfg = {k: getattr(a, k) for k in ("dev_rows", "train_rows", "epochs", "emb_size", "hidden", "layers", "attention",
-                                      "bs", "lr", "n_iter", "seed", "threads")}
+    cfg = {**{k: getattr(a, k) for k in ("dev_rows", "train_rows", "n_iter", "seed", "threads")},
+           "end_model": _plain(asdict(a.end("-", "-")))}
     res = {"n_train": len(train), "n_dev": len(dev), "rows": {n: {k: round(float(v), 4) for k, v in r.items()}
                                                               for n, r in rows.items()}, "config": cfg}
     (out / "results.json").write_text(json.dumps(res, indent=2), encoding="utf-8")

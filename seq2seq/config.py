@@ -90,11 +90,13 @@ def _flags(cls, prefix: str = "") -> dict:
     return res
 
 
-def from_args(cls, ns: argparse.Namespace, parser: Optional[argparse.ArgumentParser] = None, **extra):
-    """Build the config `cls` from a namespace filled by `add_options` (plus `extra` fields). A
-    `ConfigError` becomes `parser.error` (exit 2) with flags in place of parameter names."""
+def from_args(cls, ns: argparse.Namespace, parser: Optional[argparse.ArgumentParser] = None, prefix: str = "",
+              **extra):
+    """Build the config `cls` from a namespace filled by `add_options` (with the same `prefix`;
+    plus `extra` fields). A `ConfigError` becomes `parser.error` (exit 2) with flags in place of
+    parameter names."""
     try:
-        return cls(**_values(cls, ns, ""), **extra)
+        return cls(**_values(cls, ns, prefix), **extra)
     except ConfigError as e:
         if parser is None: raise
         parser.error(e.message(_flags(cls)))

@@ -8,7 +8,9 @@ Python/torch, so a model can keep just the n-gram rows (a tensor in its state_di
 a vector to any string, without the fasttext library at prediction time.
 
 `word_shape` maps a token to a small id: capitalisation, digits, punctuation and length class.
+`char_ids` spells a token as ids of a fixed character table (no vocabulary: any string has them).
 """
+from functools import lru_cache
 from typing import Optional, Sequence
 
 import torch
@@ -16,7 +18,7 @@ import torch.nn.functional as F
 
 from .emb import is_random_token
 
-__all__ = ["fnv1a", "ngram_rows", "word_vector", "subword_vectors", "word_shape", "N_SHAPES"]
+__all__ = ["fnv1a", "ngram_rows", "word_vector", "subword_vectors", "word_shape", "N_SHAPES", "char_ids", "N_CHARS"]
 
 _FNV_OFFSET, _FNV_PRIME, _MASK = 2166136261, 16777619, 0xFFFFFFFF
 
@@ -29,10 +31,11 @@ def fnv1a(data: bytes) -> int:
     return h
 
 
-def ngram_rows(word: str, bucket: int, minn: int = 3, maxn: int = 6) -> list[int]:
+@lru_cache(maxsize=1 << 17)  # prediction hashes the same unseen words batch after batch
+def ngram_rows(word: str, bucket: int, minn: int = 3, maxn: int = 6) -> tuple[int, ...]:
     """Bucket indices (0..bucket-1, before fastText's `nwords` offset) of the character n-grams of
     `<word>` with minn..maxn characters, in fastText's order (`Dictionary::computeSubwords`)."""
-    if bucket <= 0 or maxn <= 0: return []
+    if bucket <= 0 or maxn <= 0: return ()
     chars = [c.encode("utf-8") for c in "<" + word + ">"]
     res = []
     for i in range(len(chars)):
@@ -42,14 +45,14 @@ def ngram_rows(word: str, bucket: int, minn: int = 3, maxn: int = 6) -> list[int
             # fastText skips 1-grams of the boundary characters; minn >= 2 skips every 1-gram anyway
             if n >= minn and not (n == 1 and (i == 0 or j == len(chars))):
                 res.append(fnv1a(b"".join(chars[i:j])) % bucket)
-    return res
+    return tuple(res)
 
 
 def word_vector(word: str, ngrams: torch.Tensor, word_row: Optional[torch.Tensor] = None,
                 minn: int = 3, maxn: int = 6) -> torch.Tensor:
     """fastText's `get_word_vector`: the mean of the word's own row (`word_row`, for a word of the
     dictionary) and its n-gram rows of `ngrams` (bucket, dim). Zeros when there is no row at all."""
-    rows = ngrams[ngram_rows(word, len(ngrams), minn, maxn)].float()
+    rows = ngrams[list(ngram_rows(word, len(ngrams), minn, maxn))].float()
     if word_row is not None: rows = torch.cat([word_row.float()[None], rows])
     return rows.mean(0) if len(rows) else ngrams.new_zeros(ngrams.size(1), dtype=torch.float)
 
@@ -86,3 +89,20 @@ def word_shape(tok: str) -> int:
     n = len(tok)
     ln = 0 if n == 1 else 1 if n <= 3 else 2 if n <= 6 else 3
     return ((cap * _DIGITS + dig) * _PUNCT + pun) * _LENS + ln
+
+
+N_CHARS = 256  # character ids: 0 pad, 1 start of word, 2 end of word, then code points modulo the rest
+_CHAR_PAD, _BOW, _EOW = 0, 1, 2
+
+
+def char_ids(words: Sequence[str], max_len: int = 20) -> torch.Tensor:
+    """(len(words), max_len + 2) character ids of each word between start and end marks, padded
+    with 0. A longer word keeps its first and last max_len // 2 characters (prefixes and suffixes
+    are what tell word classes apart); code points share ids modulo N_CHARS - 3."""
+    res = torch.zeros(len(words), max_len + 2, dtype=torch.long)
+    half = max_len // 2
+    for i, w in enumerate(words):
+        if len(w) > max_len: w = w[:half] + w[-(max_len - half):]
+        ids = [_BOW] + [3 + ord(c) % (N_CHARS - 3) for c in w] + [_EOW]
+        res[i, :len(ids)] = torch.tensor(ids)
+    return res

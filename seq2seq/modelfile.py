@@ -72,10 +72,14 @@ def _read_doc(path: Path) -> dict:
     return doc
 
 
+LEGACY = dict(char_dim=0, ctx_skip=False)  # model options a file written before them lacks: what it had
+
+
 def _config(doc: dict, path: Path) -> ModelConfig:
-    "The ModelConfig of a description; unknown fields are a ModelFileError, not a TypeError."
+    """The ModelConfig of a description; unknown fields are a ModelFileError, not a TypeError.
+    Options added since a file was written take the value that matches its weights (`LEGACY`)."""
     try:
-        return ModelConfig(**doc["config"])
+        return ModelConfig(**{**LEGACY, **doc["config"]})
     except TypeError as e:
         raise ModelFileError(f"{path}: model config not understood by this version ({e})") from e
 

@@ -66,7 +66,8 @@ class TrainConfig:
                                           "default: train fastText on the training text")
     epochs: int = option(10, "epochs of fit_one_cycle")
     lr: Optional[float] = option(None, "maximum learning rate; default: the one lr_find suggests")
-    bs: int = option(128, "batch size (per process)")
+    bs: Optional[int] = option(None, "batch size (per process); default: about a hundredth of the training rows, a "
+                                     "power of two from 16 to 128 (small data needs more, smaller steps)")
     valid_pct: float = option(0.1, "share of rows held out for validation")
     seed: int = option(42, "random seed (split, init, fastText)")
     model: ModelConfig = option(help="model sizes and options", default_factory=ModelConfig)
@@ -96,5 +97,12 @@ class TrainConfig:
 
 
 _DEFAULT_OUT = TrainConfig.__dataclass_fields__["out"].default
+
+
+def auto_bs(n_rows: int, lo: int = 16, hi: int = 128) -> int:
+    "The default batch size for `n_rows` training rows: the power of two nearest below n_rows / 100, in [lo, hi]."
+    bs = lo
+    while bs * 2 <= min(hi, n_rows / 100): bs *= 2
+    return bs
 
 

@@ -260,3 +260,44 @@ def test_beam_size_one_is_greedy_on_the_default_model(tiny_default):
     rng = random.Random(2)
     texts = [_row(rng, _FIRST, ["Zabala"])[0] for _ in range(10)]
     assert learn.restore(texts, decoder="beam", beam_size=1, length_penalty=0.0) == learn.restore(texts)
+
+
+def test_char_ids_spell_any_string_and_keep_both_ends_of_long_words():
+    from seq2seq.features import N_CHARS, char_ids
+    ids = char_ids(["Ana", "ana", "Zubizarreta", "日本", "a" * 10 + "MIDDLE" + "b" * 10])
+    assert ids.shape == (5, 22) and int(ids.max()) < N_CHARS
+    assert ids[0, :5].tolist()[0] == 1 and ids[0, 4] == 2 and ids[0, 5:].eq(0).all()   # <A n a> then padding
+    assert not torch.equal(ids[0], ids[1]) and not torch.equal(ids[3], ids[0])
+    a, b = char_ids(["a", "b"])[:, 1].tolist()
+    assert ids[4].tolist() == [1] + [a] * 10 + [b] * 10 + [2]                      # middle dropped, both ends kept
+
+
+def test_character_features_are_per_string_for_known_and_unseen_words():
+    m = _model()
+    a = m.numericalize([["Ana", "Wenceslao", "de"]])[0][None]
+    with torch.no_grad(): fa = m._char_features(a)[0]
+    b = m.numericalize([["Wenceslao", "xxpad", "Ana", "Zubizarreta"]])[0][None]
+    with torch.no_grad(): fb = m._char_features(b)[0]
+    assert fa.shape == (3, m.cfg.char_dim)
+    assert torch.allclose(fa[0], fb[2]) and torch.allclose(fa[1], fb[0])  # same string, same features
+    assert not torch.allclose(fb[0], fb[3])                               # two unseen words differ
+
+
+def test_char_features_get_gradients_and_can_be_turned_off():
+    m = _model().train()
+    src = torch.tensor([[6, 7, 8, 9]])
+    tgt_in = _ids(["xxbos", "{{NAME}}", "Ana", "{{/NAME}}", "de", "{{AGE}}", "xxunk", "{{/AGE}}", "años"])
+    m(src, tgt_in).clamp(min=-50).sum().backward()
+    assert m.char_conv.weight.grad.abs().sum() > 0 and m.char_emb.weight.grad.abs().sum() > 0
+    off = AlignedSeq2Seq(ModelConfig(emb_size=8, hidden=6, sub_dim=4, buckets=50, word_dim=4, shape_dim=3,
+                                     char_dim=0, ctx_skip=False), SRC, TGT)
+    assert not hasattr(off, "char_conv") and "src_chars" not in off.state_dict()
+    assert "src_chars" not in m.state_dict()  # derived from the vocabulary, not saved
+
+
+def test_model_files_written_before_the_character_features_keep_their_architecture(tmp_path):
+    from seq2seq.modelfile import _config
+    doc = {"config": {k: v for k, v in ModelConfig().to_dict().items() if k not in ("char_dim", "ctx_skip")}}
+    cfg = _config(doc, tmp_path / "old.safetensors")
+    assert cfg.char_dim == 0 and cfg.ctx_skip is False
+    assert _config({"config": ModelConfig().to_dict()}, tmp_path / "new.safetensors") == ModelConfig()

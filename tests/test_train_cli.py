@@ -178,3 +178,9 @@ def test_a_failed_run_removes_the_out_folder_it_created(train_main, pairs, tmp_p
     kept.mkdir()
     _fails(train_main, ["--csv", str(bad)], kept, capsys, "--skip-bad-rows")
     assert kept.is_dir()  # a folder that was there stays
+
+
+def test_default_batch_size_follows_the_data_size():
+    from seq2seq.train_config import TrainConfig, auto_bs
+    assert TrainConfig().bs is None
+    assert [auto_bs(n) for n in (10, 1600, 2430, 4000, 6400, 14760, 10 ** 6)] == [16, 16, 16, 32, 64, 128, 128]

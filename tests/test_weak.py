@@ -354,3 +354,14 @@ def test_command_line_checks_its_options(tmp_path, capsys):
                       (["--n-iter", "0"], "--n-iter")):
         with pytest.raises(SystemExit) as e: parse_args(["--csv", "in.csv", "--out", "o.csv"] + bad)
         assert e.value.code == 2 and flag in capsys.readouterr().err
+
+
+def test_benchmark_end_models_take_the_training_options_and_defaults(capsys):
+    from benchmarks import weak as bench
+    from seq2seq.train_config import TrainConfig
+    a = bench._parse(["--epochs", "3", "--emb-size", "32", "--no-ctx-skip"])
+    cfg = a.end("s.csv", "m")
+    assert (cfg.epochs, cfg.model.emb_size, cfg.model.ctx_skip, cfg.csv, cfg.lang, cfg.threads) == (3, 32, False, "s.csv", "es", 1)
+    assert bench._parse([]).end("s.csv", "m").model == TrainConfig().model  # the end model is train.py's default
+    with pytest.raises(SystemExit) as e: bench._parse(["--hidden", "0"])
+    assert e.value.code == 2 and "--hidden" in capsys.readouterr().err
