@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The default model (--arch aligned, faithful objective) with batches of 16: the default batch
 # size (128, set for MEDDOCAN's 15k sentences) leaves too few steps on 2,700 sentences; see README.
-DEMO_ARGS ?= --threads 1 --bs 16 --epochs 6 --lr 5e-3
+DEMO_ARGS ?= --threads 1 --epochs 6
 
 ## demo: train on the bundled sample (data/sample.csv), print metrics and example predictions
 demo: $(STAMP)

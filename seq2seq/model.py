@@ -65,7 +65,7 @@ class ModelConfig:
     objective: str = option("faithful", "faithful: cross-entropy over the candidates faithful decoding chooses from "
                                         "(aligned arch); full: over the whole target vocabulary (needed for "
                                         "--no-faithful decoding)", choices=OBJECTIVES)
-    emb_size: int = option(64, "target embedding size (= decoder hidden size, tied weights); with --arch "
+    emb_size: int = option(128, "target embedding size (= decoder hidden size, tied weights); with --arch "
                                "seed/attention also the source's, and it must match --vectors' dimension")
     hidden: int = option(128, "encoder hidden size (per direction for the bidirectional encoders)")
     layers: int = option(1, "recurrent layers in encoder and decoder")
