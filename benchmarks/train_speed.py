@@ -149,9 +149,10 @@ def _matmuls(args, model):
     "(m, k, n, count) of every matmul in the aligned model's forward pass at the benchmark's sizes."
     cfg, bs, sl, tl = model.cfg, args.bs, args.src_len, args.tgt_len
     nh, em, C = cfg.hidden, cfg.emb_size, len(model.cand_ids) + 1
-    res = []
+    in_sz = cfg.sub_dim + cfg.word_dim + cfg.shape_dim + cfg.char_dim
+    res = [(bs * sl * 22, 3 * 16, cfg.char_dim, 1)] if cfg.char_dim else []  # character windows (at most bs * sl words)
     for l in range(cfg.layers):       # bidirectional encoder: input projection over the sequence, recurrence per step
-        res += [(bs * sl, cfg.sub_dim + cfg.word_dim + cfg.shape_dim if l == 0 else 2 * nh, 3 * nh, 2),
+        res += [(bs * sl, in_sz if l == 0 else 2 * nh, 3 * nh, 2),
                 (bs, nh, 3 * nh, 2 * sl)]
     res += [(bs * (sl + 1), 2 * nh, em, 1)]                                   # ctx projection
     for l in range(cfg.layers):
