@@ -92,7 +92,7 @@ def word_shape(tok: str) -> int:
 
 
 N_CHARS = 256  # character ids: 0 pad, 1 start of word, 2 end of word, then code points modulo the rest
-_CHAR_PAD, _BOW, _EOW = 0, 1, 2
+_BOW, _EOW = 1, 2  # 0 pads
 
 
 def char_ids(words: Sequence[str], max_len: int = 20) -> torch.Tensor:
