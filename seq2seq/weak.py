@@ -208,11 +208,12 @@ def lf_report(votes: Votes, refs: Optional[Sequence[str]] = None) -> pd.DataFram
 
 
 def family_spans(votes: Votes, family: str) -> List[List[Span]]:
-    "The union of one family's spans per row, overlaps resolved by keeping the longest (then earliest)."
+    """The union of one family's spans per row, overlaps resolved by keeping the longest (then
+    earliest, then the first type in alphabetical order: the same result in every process)."""
     names = [n for n in votes.names if votes.families.get(n) == family]
     res = []
     for i in range(len(votes.texts)):
-        cands = sorted({sp for n in names for sp in votes.spans[n][i]}, key=lambda s: (s.start - s.end, s.start))
+        cands = sorted({sp for n in names for sp in votes.spans[n][i]}, key=lambda s: (s.start - s.end, s.start, s.type))
         kept = []
         for sp in cands:
             if not _overlaps(sp, kept): kept.append(sp)

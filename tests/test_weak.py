@@ -365,3 +365,11 @@ def test_benchmark_end_models_take_the_training_options_and_defaults(capsys):
     assert bench._parse([]).end("s.csv", "m").model == TrainConfig().model  # the end model is train.py's default
     with pytest.raises(SystemExit) as e: bench._parse(["--hidden", "0"])
     assert e.value.code == 2 and "--hidden" in capsys.readouterr().err
+
+
+def test_family_spans_resolve_same_offset_ties_by_type_whatever_the_order():
+    from seq2seq.weak import Votes, family_spans
+    a, b = Span(0, 4, "DATE"), Span(0, 4, "AGE")
+    for order in ([a, b], [b, a]):
+        v = Votes(["2020 x"], spans={"f": [order[:1]], "g": [order[1:]]}, families={"f": "regex", "g": "regex"})
+        assert family_spans(v, "regex") == [[Span(0, 4, "AGE")]]
