@@ -150,7 +150,8 @@ def _matmuls(args, model):
     cfg, bs, sl, tl = model.cfg, args.bs, args.src_len, args.tgt_len
     nh, em, C = cfg.hidden, cfg.emb_size, len(model.cand_ids) + 1
     in_sz = cfg.sub_dim + cfg.word_dim + cfg.shape_dim + cfg.char_dim
-    res = [(bs * sl * 22, 3 * 16, cfg.char_dim, 1)] if cfg.char_dim else []  # character windows (at most bs * sl words)
+    res = ([(bs * sl * model.src_chars.size(1), model.char_conv.in_features, cfg.char_dim, 1)]  # character windows
+           if cfg.char_dim else [])                                                            # (at most bs * sl words)
     for l in range(cfg.layers):       # bidirectional encoder: input projection over the sequence, recurrence per step
         res += [(bs * sl, in_sz if l == 0 else 2 * nh, 3 * nh, 2),
                 (bs, nh, 3 * nh, 2 * sl)]

@@ -40,6 +40,7 @@ from .tags import close_marker, is_marker, is_open, marker_type
 __all__ = ["AlignedSeq2Seq", "frequent_rows", "CandidateLoss", "CandidateAccuracy", "copy_pointers", "shift_target"]
 
 _SPECIAL = ("xxbos", "xxeos", "xxpad")  # a source word spelled like these reads as unknown (id 0)
+CHAR_EMB = 16  # character embedding size of the character features
 MASKED = -1e9  # logit of a candidate the rules forbid (finite: a row never becomes all -inf -> NaN)
 
 
@@ -76,8 +77,8 @@ class AlignedSeq2Seq(nn.Module):
         self.shape_emb = nn.Embedding(N_SHAPES, cfg.shape_dim)
         self.in_drop, self.emb_dec_drop, self.out_drop = nn.Dropout(0.15 * dm), nn.Dropout(0.1 * dm), nn.Dropout(0.3 * dm)
         if cfg.char_dim:
-            self.char_emb = nn.Embedding(N_CHARS, 16, padding_idx=0)
-            self.char_conv = nn.Linear(3 * 16, cfg.char_dim)  # a width-3 convolution, as one matmul
+            self.char_emb = nn.Embedding(N_CHARS, CHAR_EMB, padding_idx=0)
+            self.char_conv = nn.Linear(3 * CHAR_EMB, cfg.char_dim)  # a width-3 convolution, as one matmul
         in_sz = cfg.sub_dim + cfg.word_dim + cfg.shape_dim + cfg.char_dim
         self.rnn_enc = make_rnn(cfg.cell, in_sz, nh, cfg.layers, 0.25 * dm, True, cfg.mogrify_steps)
         self.end = nn.Parameter(torch.randn(2 * nh) * 0.1)
@@ -174,7 +175,7 @@ class AlignedSeq2Seq(nn.Module):
         ch = self.src_chars[uniq.clamp(max=Vs - 1)]
         if int(uniq[-1]) >= Vs:
             ch = torch.where((uniq < Vs)[:, None], ch, self._extra[3][(uniq - Vs).clamp(min=0)])
-        e = F.pad(self.char_emb(ch), (0, 0, 1, 1))                                   # (U, L+2, 16)
+        e = F.pad(self.char_emb(ch), (0, 0, 1, 1))                                   # (U, L+2, CHAR_EMB)
         # the windows by hand, not nn.Conv1d: oneDNN caches a primitive (and its memory) per input
         # shape, and U changes with every batch: peak RSS grew 35% over ten epochs
         h = self.char_conv(torch.cat([e[:, :-2], e[:, 1:-1], e[:, 2:]], -1))          # (U, L, char_dim)
