@@ -6,7 +6,7 @@ from typing import Optional
 from .config import check, int_ge, option
 from .model import ModelConfig
 
-__all__ = ["TrainConfig", "TeacherForcingConfig", "LaunchConfig", "OUTPUTS", "BACKENDS"]
+__all__ = ["valid_share", "auto_bs", "TrainConfig", "TeacherForcingConfig", "LaunchConfig", "OUTPUTS", "BACKENDS"]
 
 BACKENDS = ("auto", "gloo", "nccl")
 
@@ -69,6 +69,7 @@ class TrainConfig:
     bs: Optional[int] = option(None, "batch size (per process); default: about a hundredth of the training rows, a "
                                      "power of two from 16 to 128 (small data needs more, smaller steps)")
     valid_pct: float = option(0.1, "share of rows held out for validation")
+    valid_max: int = option(1000, "hold out at most this many rows (0: no cap): a large corpus trains on the rest")
     seed: int = option(42, "random seed (split, init, fastText)")
     model: ModelConfig = option(help="model sizes and options", default_factory=ModelConfig)
     teacher_forcing: TeacherForcingConfig = option(help="teacher forcing", default_factory=TeacherForcingConfig)
@@ -88,7 +89,8 @@ class TrainConfig:
     def __post_init__(self):
         ints = [(n, getattr(self, n)) for n in ("epochs", "bs", "threads", "patience")]
         check([(v is None or int_ge(v, 1), f"{{}} must be >= 1 (got {v!r})", n) for n, v in ints] +
-              [(int_ge(self.decode_limit, 0), f"{{}} must be >= 0 (got {self.decode_limit!r})", "decode_limit")] +
+              [(int_ge(v, 0), f"{{}} must be >= 0 (got {v!r})", n) for n, v in
+               (("decode_limit", self.decode_limit), ("valid_max", self.valid_max))] +
               [(0 < self.valid_pct < 1, f"{{}} must be between 0 and 1 (got {self.valid_pct!r})", "valid_pct"),
                (self.lr is None or self.lr > 0, f"{{}} must be > 0 (got {self.lr!r})", "lr"),
                (not self.resume or self.out in (_DEFAULT_OUT, self.resume),
@@ -97,6 +99,12 @@ class TrainConfig:
 
 
 _DEFAULT_OUT = TrainConfig.__dataclass_fields__["out"].default
+
+
+def valid_share(cfg: TrainConfig, n_rows: int) -> float:
+    "The share of `n_rows` held out: --valid-pct, lowered so that at most --valid-max rows are (when set)."
+    if not cfg.valid_max or n_rows * cfg.valid_pct <= cfg.valid_max: return cfg.valid_pct
+    return cfg.valid_max / n_rows
 
 
 def auto_bs(n_rows: int, lo: int = 16, hi: int = 128) -> int:

@@ -23,7 +23,7 @@ from .learner import export_learner, export_safe, seq2seq_learner
 from .modelfile import MODEL_FILE
 from .checkpoint import monitor_callbacks, read_checkpoint, resume
 from .history import JsonlLogger, check_monitor
-from .train_config import OUTPUTS, TrainConfig, auto_bs
+from .train_config import OUTPUTS, TrainConfig, auto_bs, valid_share
 from .utils import atomic_write, save_png
 
 __all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write"]
@@ -84,8 +84,9 @@ def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
     main, log = is_main_process(), main_only(log)  # in multi-process training only rank 0 writes files and logs
     ck = read_checkpoint(Path(cfg.resume) / "last.pth") if cfg.resume else None  # a bad file fails before the work
     pairs = read_pairs(cfg.csv, cfg.src, cfg.tgt, skip_bad_rows=cfg.skip_bad_rows)
-    bs = cfg.bs or auto_bs(len(pairs) * (1 - cfg.valid_pct))
-    data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=cfg.valid_pct,
+    pct = valid_share(cfg, len(pairs))
+    bs = cfg.bs or auto_bs(len(pairs) * (1 - pct))
+    data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=pct,
                                    seed=cfg.seed, bs=bs, src_min_freq=1 if cfg.model.arch == "aligned" else None,
                                    src_open_vocab=cfg.model.arch == "aligned"), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))

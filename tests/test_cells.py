@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from seq2seq.cells import CELLS, make_rnn
+from seq2seq.cells import CELLS, PackedGRU, make_rnn
 from seq2seq.mogrifier import MogrifierLSTM
 from seq2seq.model import ModelConfig, get_seq2seq_model
 
@@ -69,6 +69,49 @@ def test_make_rnn_kinds():
 def test_make_rnn_unknown_cell():
     with pytest.raises(ValueError) as e: make_rnn("transformer", NI, NH, 1, 0.0)
     assert "transformer" in str(e.value) and all(c in str(e.value) for c in CELLS)
+
+
+# --- PackedGRU: the training loop is torch's GRU ---------------------------------------------
+
+def _grads(rnn, out, hid):
+    return torch.autograd.grad((out ** 2).sum() + hid[0].sum(), list(rnn.parameters()))
+
+
+@pytest.mark.parametrize("bi", [False, True])
+@pytest.mark.parametrize("nl", [1, 2])
+@pytest.mark.parametrize("with_hid", [False, True])
+def test_packed_gru_equals_torch_gru(bi, nl, with_hid):
+    "Outputs, final states and every parameter's gradient of the loop equal nn.GRU's on packed input."
+    ours = PackedGRU(NI, NH, nl, batch_first=True, bidirectional=bi)
+    ref = nn.GRU(NI, NH, nl, batch_first=True, bidirectional=bi)
+    ref.load_state_dict(ours.state_dict())
+    x, h0 = _x(), torch.randn(nl * (2 if bi else 1), BS, NH)
+    (o1, h1), (o2, h2) = (_run(m, x, True, h0 if with_hid else None) for m in (ours, ref))
+    _assert_close(o1, o2, 1e-6)
+    _assert_close(h1[0], h2[0], 1e-6)
+    for a, b in zip(_grads(ours, o1, h1), _grads(ref, o2, h2)): _assert_close(a, b, 1e-5)
+
+
+def test_packed_gru_loop_only_when_training_packed(monkeypatch):
+    "Padded input and no-grad calls go to torch's kernel (as do CUDA tensors); a packed training pass to the loop."
+    calls = []
+    monkeypatch.setattr("seq2seq.cells._gru_direction", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(
+        RuntimeError("loop")))
+    rnn = PackedGRU(NI, NH, 1, batch_first=True)
+    _run(rnn, _x(), False)
+    with torch.no_grad(): _run(rnn, _x(), True)
+    assert not calls
+    with pytest.raises(RuntimeError, match="loop"): _run(rnn, _x(), True)
+
+
+def test_packed_gru_dropout_between_layers():
+    "Inter-layer dropout acts in the loop too: two training passes differ, eval passes agree."
+    rnn = PackedGRU(NI, NH, 2, batch_first=True, dropout=0.5)
+    x = _x()
+    a, b = _run(rnn, x, True)[0], _run(rnn, x, True)[0]
+    assert not torch.allclose(a, b)
+    rnn.eval()
+    _assert_close(_run(rnn, x, True)[0], _run(rnn, x, True)[0], 0)
 
 
 # --- Mogrifier vs LSTM -----------------------------------------------------------------------

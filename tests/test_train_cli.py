@@ -184,3 +184,14 @@ def test_default_batch_size_follows_the_data_size():
     from seq2seq.train_config import TrainConfig, auto_bs
     assert TrainConfig().bs is None
     assert [auto_bs(n) for n in (10, 1600, 2430, 4000, 6400, 14760, 10 ** 6)] == [16, 16, 16, 32, 64, 128, 128]
+
+
+def test_validation_rows_are_capped():
+    from seq2seq.train_config import TrainConfig, valid_share
+    cfg = TrainConfig()
+    assert (cfg.valid_pct, cfg.valid_max) == (0.1, 1000)
+    assert valid_share(cfg, 500) == 0.1 and valid_share(cfg, 10_000) == 0.1   # 50 and 1,000 rows
+    assert valid_share(cfg, 16_399) * 16_399 == pytest.approx(1000)           # MEDDOCAN: 1,000, not 1,640
+    assert valid_share(TrainConfig(valid_max=0), 16_399) == 0.1                # 0: no cap
+    assert valid_share(TrainConfig(valid_pct=0.2, valid_max=50), 1000) == 0.05
+    with pytest.raises(ValueError, match="valid.max"): TrainConfig(valid_max=-1)
