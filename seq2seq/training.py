@@ -26,7 +26,7 @@ from .history import JsonlLogger, check_monitor
 from .train_config import OUTPUTS, TrainConfig, auto_bs, valid_share
 from .utils import atomic_write, save_png
 
-__all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write"]
+__all__ = ["TrainConfig", "OUTPUTS", "check_writable", "train", "atomic_write", "pick_lr", "suggest_lr"]
 
 
 def check_writable(out) -> Path:
@@ -43,16 +43,30 @@ def check_writable(out) -> Path:
 
 
 def suggest_lr(learn, lo: float = 1e-4, hi: float = 1e-2):
-    """lr_find's plot and a learning rate from it: the smaller of fastai's steepest-descent point
-    and a tenth of the loss minimum (the steepest point alone is often too aggressive for RNNs),
-    kept within [lo, hi]."""
+    "lr_find's plot, with the learning rate `pick_lr` reads from its curve marked, and that rate."
     rec = learn.recorder
-    fig = rec.plot(suggestion=True, return_fig=True)
-    lrs, losses = np.array(rec.lrs[10:-5]), np.array([float(x) for x in rec.losses[10:-5]])
-    cands = [lrs[losses.argmin()] / 10] if len(lrs) else []
-    if getattr(rec, "min_grad_lr", None): cands.append(rec.min_grad_lr)
-    lr = min(cands) if cands else 3e-3
-    return fig, float(min(max(lr, lo), hi))
+    lr = pick_lr(rec.lrs, [float(x) for x in rec.losses], lo, hi)
+    fig = rec.plot(return_fig=True)
+    ax = fig.axes[0]
+    ax.axvline(lr, color="tab:red", linestyle="--", label=f"chosen lr {lr:.2e}")
+    ax.legend()
+    return fig, lr
+
+
+def pick_lr(lrs, losses, lo: float = 1e-4, hi: float = 1e-2, skip_start: int = 10, skip_end: int = 5) -> float:
+    """A learning rate from an lr_find curve (`lrs` rising, `losses` smoothed): the geometric mean of
+    the steepest descent point and a tenth of the loss minimum, kept within [lo, hi].
+
+    The steepest point is searched only in the two decades below the minimum. Over the whole curve
+    (fastai's own suggestion) it sometimes falls on the noisy start: one MEDDOCAN run got 2e-6
+    from a curve whose loss kept falling up to 7e-2, trained at the clamped 1e-4 and ended at span
+    F1 0.73 instead of 0.95."""
+    x, y = np.asarray(lrs[skip_start:len(lrs) - skip_end], float), np.asarray(losses[skip_start:len(losses) - skip_end], float)
+    if len(x) < 2 or not np.isfinite(y).any(): return float(min(max(3e-3, lo), hi))
+    i = int(np.nanargmin(y))
+    near = np.nonzero(x[:i + 1] >= x[i] / 100)[0]
+    steep = x[near[int(np.argmin(np.gradient(y[near], np.log(x[near]))))]] if len(near) > 1 else x[i] / 10
+    return float(min(max(np.sqrt(steep * x[i] / 10), lo), hi))
 
 
 def train(cfg: TrainConfig, log=print) -> dict:

@@ -195,3 +195,23 @@ def test_validation_rows_are_capped():
     assert valid_share(TrainConfig(valid_max=0), 16_399) == 0.1                # 0: no cap
     assert valid_share(TrainConfig(valid_pct=0.2, valid_max=50), 1000) == 0.05
     with pytest.raises(ValueError, match="valid.max"): TrainConfig(valid_max=-1)
+
+
+def _curve(noisy_start: bool):
+    "An lr_find-like curve: 60 rates from 1e-7 to 10, loss falling fastest near 3e-3, lowest at 5e-2."
+    lrs = np.logspace(-7, 1, 60)
+    x = np.log10(lrs)
+    loss = 2.5 - 0.9 / (1 + np.exp(-(x + 2.5) * 3)) + np.where(x > np.log10(5e-2), (x - np.log10(5e-2)) * 3, 0)
+    if noisy_start: loss[10:13] += [0.0, 0.3, -0.1]  # a jump among the first points, as seen on MEDDOCAN
+    return lrs, loss
+
+
+def test_lr_pick_ignores_a_noisy_start():
+    from seq2seq.training import pick_lr
+    lrs, loss = _curve(False)
+    clean = pick_lr(lrs, loss)
+    assert 1e-3 < clean < 1e-2
+    assert pick_lr(*_curve(True)) == pytest.approx(clean)               # fastai's steepest point: 1e-6
+    assert np.gradient(_curve(True)[1][10:-5]).argmin() < 5
+    assert pick_lr(lrs, loss, hi=1e-3) == 1e-3 and pick_lr(lrs, loss, lo=5e-3) == 5e-3
+    assert pick_lr(lrs[:8], loss[:8]) == 3e-3                           # too short a curve: a fixed rate
