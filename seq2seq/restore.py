@@ -107,9 +107,9 @@ def token_ids(stoi, toks: Sequence[str]) -> List[int]:
     return [0 if t in _SPECIAL else stoi.get(t, 0) for t in toks]
 
 
-def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool, tgt_stoi: dict):
-    "Source pieces, source ids and target copy ids (`tgt_stoi`: the target vocabulary's) of each text."
-    src_stoi = learn.data.x.vocab.stoi
+def _encode(learn, texts: Sequence[str], lang: str, strip_task: bool):
+    "Source pieces, source ids and target copy ids of each text."
+    src_stoi, tgt_stoi = learn.data.x.vocab.stoi, learn.data.y.vocab.stoi  # built once with the vocabularies
     own = getattr(learn.model, "numericalize", None)  # an open-vocabulary model numericalizes itself
     res = []
     for t in texts:
@@ -145,7 +145,7 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     if with_spans and (strip_task or not c.faithful):
         raise ValueError("span offsets need faithful decoding with a model that adds tags (task 'restore')")
     itos = learn.data.y.vocab.itos
-    tables = _tables(itos)  # once: a dict over the whole target vocabulary
+    _, o2c = _tables(itos)
     texts = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in texts]
     if c.max_tokens is not None and any(count_tokens(t) > c.max_tokens for t in texts):  # see seq2seq/windows.py
         again = partial(restore_texts, learn, cfg=replace(c, max_tokens=None), progress=progress)
@@ -160,19 +160,18 @@ def restore_texts(learn, texts: Sequence[Optional[str]], cfg: Optional[DecodeCon
     dev = next(model.parameters()).device
     batches = [todo[i:i + c.bs] for i in range(0, len(todo), c.bs)]
     for b in (progress_bar(batches) if progress and batches else batches):
-        _decode_batch(learn, srcs, b, c, tables, strip_task, dev, res, spans)
+        _decode_batch(learn, srcs, b, c, o2c, strip_task, dev, res, spans)
     if with_spans: return [(r[0][0], sp) for r, sp in zip(res, spans)]
     if with_scores or c.n_best > 1: return res
     return [r[0][0] for r in res]
 
 
-def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, tables: tuple, strip_task: bool, dev, res: list,
+def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_task: bool, dev, res: list,
                   spans: Optional[list] = None):
-    """Decode the texts at indices `b`; put their `(text, score)` lists into `res` (and best spans into
-    `spans`). `tables`: `_tables` of the target vocabulary."""
-    model, itos, (tgt_stoi, o2c) = learn.model, learn.data.y.vocab.itos, tables
+    "Decode the texts at indices `b`; put their `(text, score)` lists into `res` (and best spans into `spans`)."
+    model, itos = learn.model, learn.data.y.vocab.itos
     key = "norm_score" if c.decoder == "beam" else "score"  # samples: their plain log-probability
-    enc = _encode(learn, [texts[i] for i in b], model.meta["lang"], strip_task, tgt_stoi)
+    enc = _encode(learn, [texts[i] for i in b], model.meta["lang"], strip_task)
     src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
                                           padding_value=model.pad_idx).to(dev)
     cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
