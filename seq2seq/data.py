@@ -18,9 +18,11 @@ from fastai.data_block import df_names_to_idx
 from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler, TextList, TokenizeProcessor
 from fastai.text.transform import Tokenizer, Vocab
 
+from .augment import swap_mentions
 from .tags import MARKER_RE, check_column, escape_text, is_marker, strip_tags
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
 from .errors import DataError
+from .train_config import AugmentConfig
 
 __all__ = ["DataError", "read_pairs", "Seq2SeqTextList", "Seq2SeqDataBunch", "seq2seq_collate",
            "seq2seq_data", "make_vocab", "split_indices"]
@@ -234,7 +236,8 @@ def _processors(lang: str, bos_eos: bool, max_vocab: int, min_freq: int, extend:
 def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annotated_text", *,
                  path=".", lang: str = "en", valid_pct: float = 0.1, valid_col: Optional[str] = None,
                  seed: int = 42, bs: int = 64, max_vocab: int = 60000, min_freq: int = 2,
-                 src_min_freq: Optional[int] = None, src_open_vocab: bool = False, **kwargs) -> Seq2SeqDataBunch:
+                 src_min_freq: Optional[int] = None, src_open_vocab: bool = False,
+                 augment: Optional[AugmentConfig] = None, **kwargs) -> Seq2SeqDataBunch:
     """A `Seq2SeqDataBunch` from validated pairs (see `read_pairs`).
 
     Args:
@@ -245,18 +248,25 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
             source vocabulary keeps every training word for its sub-word features).
         src_open_vocab: validation source tokens unseen in training join the source vocab (after the
             training ones) instead of becoming xxunk (for the aligned arch; no label is read).
+        augment: mention swapping (`AugmentConfig`): its rows, made from the training rows after the
+            split, join the training set (after `pairs`' rows, so `valid_idx` still indexes `pairs`).
     """
+    valid_idx, n_pairs = split_indices(pairs, valid_pct, seed, valid_col), len(pairs)
+    if augment is not None and augment.copies > 0:
+        train_idx = np.setdiff1d(np.arange(len(pairs)), valid_idx)
+        extra = swap_mentions(pairs, src, tgt, train_idx, augment.copies, augment.rate, seed)
+        pairs = pd.concat([pairs, extra], ignore_index=True)
     if pairs[tgt].map(lambda c: MARKER_RE.search(c) is not None).any():  # restore task: a plain source is
         pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
     src_min = min_freq if src_min_freq is None else src_min_freq
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
                                  processor=_processors(lang, False, max_vocab, src_min, src_open_vocab))
-    valid_idx = split_indices(pairs, valid_pct, seed, valid_col)
     ll = il.split_by_idx(valid_idx).label_from_df(cols=tgt, label_cls=Seq2SeqTextList,
                                                  processor=_processors(lang, True, max_vocab, min_freq))
     kwargs.setdefault("num_workers", 0)  # fastai asks for one worker per CPU; padding a batch needs none
     data = ll.databunch(bs=bs, **kwargs)
     data.valid_idx = valid_idx  # rows of `pairs` held out, e.g. to write them for scripts/predict.py
+    data.n_augmented = len(pairs) - n_pairs  # training rows made by `augment`
     return data
 
 

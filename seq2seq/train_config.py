@@ -6,7 +6,8 @@ from typing import Optional
 from .config import check, int_ge, option
 from .model import ModelConfig
 
-__all__ = ["valid_share", "auto_bs", "TrainConfig", "TeacherForcingConfig", "LaunchConfig", "OUTPUTS", "BACKENDS"]
+__all__ = ["valid_share", "auto_bs", "TrainConfig", "TeacherForcingConfig", "AugmentConfig", "LaunchConfig", "OUTPUTS",
+           "BACKENDS"]
 
 BACKENDS = ("auto", "gloo", "nccl")
 
@@ -41,6 +42,18 @@ class TeacherForcingConfig:
 
 
 @dataclass
+class AugmentConfig:
+    "Mention swapping (seq2seq/augment.py): extra training rows whose spans hold other mentions of their type."
+    copies: float = option(0.0, "swapped copies of each training row with spans (a fraction copies that share of "
+                                "them; 0: none)", flag="--augment")
+    rate: float = option(1.0, "share of the spans of a copy that get another mention", flag="--augment-rate")
+
+    def __post_init__(self):
+        check([(self.copies >= 0, f"{{}} must be >= 0 (got {self.copies!r})", "copies"),
+               (0 < self.rate <= 1, f"{{}} must be in (0, 1] (got {self.rate!r})", "rate")])
+
+
+@dataclass
 class LaunchConfig:
     "How many training processes to start on this machine, and how they talk (see `run_distributed`)."
     nproc: int = option(1, "training processes to start on this machine (data parallel; --bs is per process); "
@@ -64,7 +77,7 @@ class TrainConfig:
     lang: str = option("en", "spaCy language code for tokenization (e.g. en, es)")
     vectors: Optional[str] = option(None, "pretrained fastText .bin or .vec file (e.g. cc.en.300.bin); "
                                           "default: train fastText on the training text")
-    epochs: int = option(10, "epochs of fit_one_cycle")
+    epochs: int = option(10, "epochs of fit_one_cycle (over the training rows and their --augment copies)")
     lr: Optional[float] = option(None, "maximum learning rate; default: the one lr_find suggests")
     bs: Optional[int] = option(None, "batch size (per process); default: about a hundredth of the training rows, a "
                                      "power of two from 16 to 128 (small data needs more, smaller steps)")
@@ -73,6 +86,7 @@ class TrainConfig:
     seed: int = option(42, "random seed (split, init, fastText)")
     model: ModelConfig = option(help="model sizes and options", default_factory=ModelConfig)
     teacher_forcing: TeacherForcingConfig = option(help="teacher forcing", default_factory=TeacherForcingConfig)
+    augment: AugmentConfig = option(help="mention swapping", default_factory=AugmentConfig)
     decode_limit: int = option(1000, "validation sentences decoded per epoch for BLEU, chrF and span F1 (0: none)")
     device: str = option("auto", "auto (CUDA when available), cpu, cuda or cuda:N")
     fp16: bool = option(False, "mixed-precision training (CUDA only)")

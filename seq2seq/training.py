@@ -102,9 +102,10 @@ def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
     bs = cfg.bs or auto_bs(len(pairs) * (1 - pct))
     data = use_device(seq2seq_data(pairs, cfg.src, cfg.tgt, path=out, lang=cfg.lang, valid_pct=pct,
                                    seed=cfg.seed, bs=bs, src_min_freq=1 if cfg.model.arch == "aligned" else None,
-                                   src_open_vocab=cfg.model.arch == "aligned"), dev)
+                                   src_open_vocab=cfg.model.arch == "aligned", augment=cfg.augment), dev)
     if main: atomic_write(out / "valid.csv", lambda p: pairs.iloc[data.valid_idx].to_csv(p, index=False))
-    log(f"{len(data.train_ds)} training and {len(data.valid_ds)} validation pairs; "
+    log(f"{len(data.train_ds)} training ({data.n_augmented} of them swapped copies, --augment) and "
+        f"{len(data.valid_ds)} validation pairs; "
         f"vocab {len(data.x.vocab.itos)} source / {len(data.y.vocab.itos)} target tokens; batch size {bs}")
     with main_first():  # rank 0 trains fastText and caches the embeddings; the others then read the cache
         learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,
@@ -154,5 +155,5 @@ def final_metrics(learn, rows: list, lr: float, out: Path) -> dict:
     row = next((r for r in rows if r["epoch"] == best), rows[-1])
     res = {k: v for k, v in row.items() if k not in ("seconds", "lr", "peak_rss_mb", "gpu_mem_mb", "best_epoch")}
     res.update(best_epoch=best, epochs=len(rows), lr=lr, train_size=len(learn.data.train_ds),
-               valid_size=len(learn.data.valid_ds), seconds=sum(r["seconds"] for r in rows))
+               augmented_size=getattr(learn.data, "n_augmented", 0), valid_size=len(learn.data.valid_ds), seconds=sum(r["seconds"] for r in rows))
     return res

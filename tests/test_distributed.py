@@ -142,7 +142,7 @@ def test_two_process_gloo_training(tmp_path, monkeypatch, capsys):
     timing = {"seconds"}  # each rank's own wall time
     same = [{k: v for k, v in r.items() if k not in timing} for r in results]
     assert len(results) == 2 and same[0] == same[1]
-    assert results[0]["epochs"] == 2 and results[0]["train_size"] == 72
+    assert results[0]["epochs"] == 2 and results[0]["train_size"] - results[0]["augmented_size"] == 72
     names = sorted(p.name for p in out.iterdir())
     assert names == ["best.pth", "cache", "export.pkl", "history.csv", "last.pth", "losses.png", "metrics.json",
                      "metrics.jsonl", "metrics.png", "model.safetensors", "valid.csv"]

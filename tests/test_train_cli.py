@@ -137,12 +137,14 @@ def _metrics(out: Path) -> dict:
 
 def test_nan_cells_are_skipped_and_counted(train_main, pairs, vectors, tmp_path, capsys):
     out = tmp_path / "model"
-    argv = ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vectors), "--out", str(out), "--lr", "1e-2"]
+    argv = ["--csv", str(pairs), "--arch", "seed", "--vectors", str(vectors), "--out", str(out), "--lr", "1e-2",
+            "--augment", "1"]
     assert run(train_main, argv + TINY) == 0
     log = capsys.readouterr().out
     assert "skipped 3 row(s)" in log and "model written to" in log
     m = _metrics(out)
-    assert m["train_size"] + m["valid_size"] == 37 and m["lr"] == 1e-2
+    assert m["train_size"] - m["augmented_size"] + m["valid_size"] == 37 and m["lr"] == 1e-2
+    assert m["augmented_size"] > 0 and f"({m['augmented_size']} of them swapped copies" in log
     assert (out / "export.pkl").is_file() and not (out / "lr_find.png").exists()
 
 
