@@ -22,7 +22,10 @@ gathered: no full-vocabulary matmul): the cross-entropy over the candidates that
 the rules FaithfulConstraint decodes with. The forward pass returns (bs, tl, C) candidate logits,
 column 0 the copy, then every marker, then EOS (`CandidateLoss` maps targets to columns). At
 decoding `step` likewise computes logits for the markers, EOS and each row's next source token
-only (-inf elsewhere). With objective "full" the output layer covers the whole vocabulary.
+only (-inf elsewhere), and `step_columns` the same over the few target ids of a decoding batch
+(`decode.generate` asks for those), so nothing vocabulary-sized is built per step. With objective
+"full" the output layer covers the whole vocabulary. At inference the decoder's one-layer GRU cell
+is computed by hand (`_gru_cell`, torch's arithmetic), cheaper per step than the GRU module.
 """
 from typing import Sequence
 
@@ -89,7 +92,7 @@ class AlignedSeq2Seq(nn.Module):
         nn.init.normal_(self.emb_dec.weight, std=0.1)
         self.rnn_dec = make_rnn(cfg.cell, 2 * em, em, cfg.layers, 0.1 * dm, False, cfg.mogrify_steps)
         self.out_bias = nn.Parameter(torch.zeros(len(tgt_itos)))
-        self.pr_force, self._extra, self.src_stats = 1.0, None, dict(tokens=0, oov=0)
+        self.pr_force, self._extra, self._cols, self.src_stats = 1.0, None, None, dict(tokens=0, oov=0)
 
     def _tables(self, cfg: ModelConfig):
         "Buffers: fastText n-grams, source features, and the target vocabulary's marker tables."
@@ -215,21 +218,67 @@ class AlignedSeq2Seq(nn.Module):
 
     def _faithful(self) -> bool: return self.cfg.objective == "faithful"
 
+    def _step_out(self, dec_inp: Tensor, state):
+        "Decoder output (bs, em) after input dec_inp (bs,), the next copy's target id (bs,) (-1: none), new state."
+        hid, ctx, copy, ptr = state
+        ptr = ptr + self.is_copy[dec_inp]
+        rows, at_ptr = torch.arange(len(ptr), device=ptr.device), ptr.clamp(max=ctx.size(1) - 1)
+        if self._cell_by_hand():
+            at = ctx[rows, at_ptr]                                                          # (bs, em)
+            h = _gru_cell(self.emb_dec.weight[dec_inp], at, hid[0], self.rnn_dec)   # eval: no dropout
+            out, hid = h + at if self.cfg.ctx_skip else h, h[None]
+        else:
+            out, hid = self._decode(dec_inp[:, None], ptr[:, None], hid, ctx)
+            out = out[:, 0]
+        return out, copy[rows, at_ptr], (hid, ctx, copy, ptr)
+
+    def _cell_by_hand(self) -> bool:
+        """Whether `step` runs the decoder's GRU cell by hand (`_gru_cell`): at inference with the
+        default one-layer GRU, where torch's GRU module costs more per step than the cell itself."""
+        return not self.training and self.cfg.cell == "gru" and self.cfg.layers == 1
+
     def step(self, dec_inp: Tensor, state):
         "One decoding step: dec_inp (bs,) -> logits (bs, V), new state (the pointer moves past a copy)."
-        hid, ctx, copy, ptr = state
-        ptr = ptr + self.is_copy[dec_inp].long()
-        out, hid = self._decode(dec_inp[:, None], ptr[:, None], hid, ctx)
-        h, W, b = out[:, 0], self.emb_dec.weight, self.out_bias
-        if not self._faithful(): return h @ W.t() + b, (hid, ctx, copy, ptr)
+        h, c, state = self._step_out(dec_inp, state)
+        W, b = self.emb_dec.weight, self.out_bias
+        if not self._faithful(): return h @ W.t() + b, state
         res = h.new_full((len(h), len(W)), float("-inf"))
-        ids = self.cand_ids
-        res[:, ids] = h @ W[ids].t() + b[ids]
-        c = copy.gather(1, ptr.clamp(max=copy.size(1) - 1)[:, None])[:, 0]      # (bs,) -1: none left
-        val = (h * W[c.clamp(min=0)]).sum(-1) + b[c.clamp(min=0)]
+        res[:, self.cand_ids] = self._marker_logits(h)
         keep = res.gather(1, c.clamp(min=0)[:, None])[:, 0]
-        res.scatter_(1, c.clamp(min=0)[:, None], torch.where(c >= 0, val, keep)[:, None])
-        return res, (hid, ctx, copy, ptr)
+        res.scatter_(1, c.clamp(min=0)[:, None], torch.where(c >= 0, self._copy_logits(h, c), keep)[:, None])
+        return res, state
+
+    def step_columns(self, dec_inp: Tensor, state, cols: Tensor):
+        """`step` with logits over the target ids `cols` (C,) (sorted) only: dec_inp (bs,) ->
+        logits (bs, C), equal to `step`'s logits[:, cols], without a (bs, V) tensor; new state."""
+        h, c, state = self._step_out(dec_inp, state)
+        W, b = self.emb_dec.weight, self.out_bias
+        if not self._faithful(): return h @ W[cols].t() + b[cols], state
+        pos, cand = self._columns(cols)
+        res = h.new_full((len(h), len(cols) + 1), float("-inf"))          # column C takes ids outside cols
+        res.scatter_(1, cand.expand(len(h), -1), self._marker_logits(h))
+        res.scatter_(1, pos[c][:, None], self._copy_logits(h, c)[:, None])
+        return res[:, :-1], state
+
+    def _columns(self, cols: Tensor):
+        """For sorted target ids `cols` (C,): the position of each target id in it (V+1,) (C where
+        absent, and in the last entry, read for id -1) and of each of `cand_ids` (M+1,). Made once
+        per `cols` tensor (decoding asks every step of a batch with the same one), not per step."""
+        if self._cols is None or self._cols[0] is not cols:
+            pos = torch.full((len(self.tgt_itos) + 1,), len(cols), dtype=torch.long, device=cols.device)
+            pos[cols] = torch.arange(len(cols), device=cols.device)
+            self._cols = (cols, pos, pos[self.cand_ids])
+        return self._cols[1:]
+
+    def _marker_logits(self, h: Tensor) -> Tensor:
+        "Logits (bs, M+1) of `cand_ids` (the markers and EOS) from decoder outputs h (bs, em)."
+        ids = self.cand_ids
+        return torch.addmm(self.out_bias[ids], h, self.emb_dec.weight[ids].t())
+
+    def _copy_logits(self, h: Tensor, c: Tensor) -> Tensor:
+        "Logits (bs,) of copying target ids c (bs,) (-1: none; any value there)."
+        c = c.clamp(min=0)
+        return (h * self.emb_dec.weight[c]).sum(-1) + self.out_bias[c]
 
     def constraint(self, src: Tensor) -> FaithfulConstraint:
         "The FaithfulConstraint for a batch of source ids `src` (bs, sl) (as numericalized for this model)."
@@ -274,6 +323,19 @@ class AlignedSeq2Seq(nn.Module):
         col[self.cand_ids.cpu()] = torch.arange(1, len(self.cand_ids) + 1)
         col[[self.pad_idx, self.bos_idx]] = -100
         return col
+
+
+def _gru_cell(x: Tensor, at: Tensor, h: Tensor, rnn: nn.GRU) -> Tensor:
+    """One step of the one-layer GRU `rnn` on input [x ; at] (bs, em) each, state h (bs, nh) -> new
+    state (bs, nh); torch's gates (r, z, n) and arithmetic, without building the concatenated input."""
+    em = x.size(1)
+    W, b = rnn.weight_ih_l0, rnn.bias_ih_l0
+    gi = torch.addmm(torch.addmm(b, x, W[:, :em].t()), at, W[:, em:].t())      # (bs, 3 nh)
+    gh = torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t())
+    nh = h.size(1)
+    r, z = torch.sigmoid(gi[:, :2 * nh] + gh[:, :2 * nh]).chunk(2, 1)      # both gates in one op
+    n = torch.tanh(gi[:, 2 * nh:] + r * gh[:, 2 * nh:])
+    return (h - n) * z + n
 
 
 def frequent_rows(itos: Sequence[str], counts: dict, min_freq: int = 2) -> list[int]:

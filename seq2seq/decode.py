@@ -8,13 +8,16 @@ model state, constraint state and histories through one `_Stepper.select`.
 
 The model needs only `bos_idx, eos_idx, pad_idx`, `encode(src) -> state`,
 `step(dec_inp, state) -> (logits, state)`, `select_state(state, idx) -> state` and
-`parameters()` (for the device). `generate` does not switch train/eval mode: put the
-model in eval mode first, or dropout stays on.
+`parameters()` (for the device). Under a FaithfulConstraint the search runs over the few ids the
+constraint can allow (`_Columns`); a model with `step_columns(dec_inp, state, cols)` then computes
+the logits of those ids only instead of the whole vocabulary's. `generate` does not switch
+train/eval mode: put the model in eval mode first, or dropout stays on.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+import math
 from functools import partial
 from typing import Callable, NamedTuple, Optional, Sequence
 
@@ -144,7 +147,7 @@ def apply_temperature(logits: Tensor, t: float) -> Tensor:
 
 def mask_logits(logits: Tensor, allowed: Tensor) -> Tensor:
     "Set logits (bs, V) to -inf wherever the bool mask `allowed` (bs, V) is False."
-    return logits.masked_fill(~allowed, NEG_INF)
+    return torch.where(allowed, logits, NEG_INF)
 
 
 def gnmt_penalty(length, alpha: float):
@@ -160,6 +163,11 @@ class _Rows(NamedTuple):
     cst: object             # constraint state, or None
     hist: Tensor            # (rows, T) ids emitted so far, pad after
     lp: Tensor              # (rows, T) log-probability of each emitted id, 0 after
+
+
+def _any_rows(mask: Tensor) -> Tensor:
+    "(rows,) True where the bool mask (rows, V) has a True; as `mask.any(1)`, which on CPU costs ~10x more."
+    return mask.view(torch.uint8).amax(1).bool()
 
 
 class _Stepper:
@@ -184,20 +192,20 @@ class _Stepper:
 
     def allowed(self, rows: _Rows, t: int, V: int) -> Tensor:
         "Bool mask (rows, V) of the ids that may be emitted at step `t`: every mask lives here."
-        ok = torch.ones(len(rows.hist), V, dtype=torch.bool, device=rows.hist.device)
-        ok[:, self.banned] = False
-        if rows.cst is not None:
-            con = self.con.allowed(rows.cst)
-            if con.shape != ok.shape:
-                raise ValueError(f"constraint mask has shape {tuple(con.shape)}, model logits {tuple(ok.shape)}")
-            if con[:, self.banned].any():   # else masked away, and the row would end unfaithfully
+        if rows.cst is None:
+            ok = torch.ones(len(rows.hist), V, dtype=torch.bool, device=rows.hist.device)
+            ok[:, self.banned] = False
+        else:   # the constraint's mask, which must ban pad/BOS itself (checked): no mask of ones to AND with
+            ok = self.con.allowed(rows.cst).clone()   # a copy: changed in place below
+            if ok.shape != (len(rows.hist), V):
+                raise ValueError(f"constraint mask has shape {tuple(ok.shape)}, model logits {(len(rows.hist), V)}")
+            if ok[:, self.banned].any():   # else masked away, and the row would end unfaithfully
                 raise ValueError(f"constraint allows pad/BOS ids {self.banned}; map such source tokens elsewhere")
-            ok &= con
         if t < self.min_len:     # no EOS yet, unless it is the only way out (e.g. a constraint)
             no_eos = ok.clone()
             no_eos[:, self.eos] = False
-            ok = torch.where(no_eos.any(1, keepdim=True), no_eos, ok)
-        ok[:, self.eos] |= ~ok.any(1)   # a row with nothing allowed may still end
+            ok = torch.where(_any_rows(no_eos)[:, None], no_eos, ok)
+        ok[:, self.eos] |= ~_any_rows(ok)   # a row with nothing allowed may still end
         return ok
 
     def logp(self, inp: Tensor, rows: _Rows, t: int) -> tuple[Tensor, _Rows]:
@@ -217,24 +225,31 @@ class _Stepper:
 # ---------------------------------------------------------------- searches
 
 def _sample_search(st: _Stepper, src: Tensor, lims: Tensor, pick: Callable, n: int):
-    "Greedy/top-k/nucleus on `n` rows per sentence; returns history and token log-probs (bs*n, T), scores, ended flags."
+    """Greedy/top-k/nucleus on `n` rows per sentence; returns history and token log-probs (bs*n, T),
+    scores, ended flags. A row leaves the batch when it ends (EOS or its length limit)."""
     idx = torch.arange(len(src), device=src.device).repeat_interleave(n)
     lim = lims[idx]
     rows = st.start(src, idx, int(lim.max()))
-    score = torch.zeros(len(idx), device=src.device)
-    done = torch.zeros(len(idx), dtype=torch.bool, device=src.device)
-    ended, inp = done.clone(), torch.full_like(idx, st.bos)
-    for t in range(rows.hist.size(1)):
+    hist, lps = rows.hist.clone(), rows.lp.clone()     # every row's result (pad, 0 after its end)
+    score, ended = torch.zeros(len(idx), device=src.device), torch.zeros(len(idx), dtype=torch.bool, device=src.device)
+    # `rows` holds the live rows only, `live` their numbers: a finished row costs no more steps
+    live, sc, inp = torch.arange(len(idx), device=src.device), score.clone(), torch.full_like(idx, st.bos)
+    for t in range(hist.size(1)):
         logp, rows = st.logp(inp, rows, t)
-        ids = pick(logp).masked_fill(done, st.pad)    # finished rows emit pad ...
-        lp = logp.gather(1, ids[:, None]).squeeze(1).masked_fill(done, 0.)   # ... and score nothing
-        score += lp
+        ids = pick(logp)
+        lp = logp.gather(1, ids[:, None]).squeeze(1)
+        sc += lp
         rows = st.emit(rows, ids, t, lp)
-        ended |= ids == st.eos
-        done |= ended | (t + 1 >= lim)
-        if done.all(): break
+        eos = ids == st.eos
+        fin = eos | (t + 1 >= lim)
+        if fin.any():
+            out = live[fin]
+            hist[out], lps[out], score[out], ended[out] = rows.hist[fin], rows.lp[fin], sc[fin], eos[fin]
+            keep = torch.nonzero(~fin).squeeze(1)
+            if len(keep) == 0: break
+            rows, live, sc, lim, ids = st.select(rows, keep), live[keep], sc[keep], lim[keep], ids[keep]
         inp = ids
-    return rows.hist, rows.lp, score, ended
+    return hist, lps, score, ended
 
 
 class _Pool:
@@ -274,7 +289,11 @@ def _beam_search(st: _Stepper, src: Tensor, lims: Tensor, K: int, n_best: int, a
     for t in range(T):
         logp, rows = st.logp(inp, rows, t)
         V = logp.size(1)
-        top, pos = (beam.view(-1, 1) + logp).view(bs, -1).topk(min(2 * K, K * V), dim=1)  # (bs, 2K)
+        cand = (beam.view(-1, 1) + logp).view(bs, -1)
+        # a row whose allowed ids all have -inf logits gets NaN log-probs, and topk ranks NaN first:
+        # such a beam is dead, not the best one
+        cand = cand.masked_fill(cand.isnan(), NEG_INF)
+        top, pos = cand.topk(min(2 * K, K * V), dim=1)                                # (bs, 2K)
         row, tok, tlp = base + pos // V, pos % V, logp.view(bs, -1).gather(1, pos)   # (bs, 2K) each
         # EOS ranked among the K best candidates finishes a hypothesis; the K best others go on
         eos = (tok[:, :K] == st.eos) & ~done[:, None]
@@ -301,10 +320,11 @@ def _cut(ids: list[int], stops: set[int]) -> list[int]:
 
 
 def _hyps(hist: Tensor, lp: Tensor, score: Tensor, ended: Tensor, n: int, alpha: float, stops: set[int]):
-    "Group rows (bs*n, T) into per-sentence lists of Hypothesis, best norm_score first; drops -inf rows."
+    """Group rows (bs*n, T) into per-sentence lists of Hypothesis, best norm_score first; drops rows
+    whose score is not finite (-inf: none; NaN: a dead end)."""
     res = [[] for _ in range(len(hist) // n)]
     for i, (ids, lps, sc, e) in enumerate(zip(hist.tolist(), lp.tolist(), score.tolist(), ended.tolist())):
-        if sc == NEG_INF: continue
+        if not math.isfinite(sc): continue
         ids = _cut(ids, stops)
         res[i // n].append(Hypothesis(ids, sc, sc / gnmt_penalty(len(ids) + e, alpha), e, lps[:len(ids)]))
     return [sorted(h, key=lambda h: -h.norm_score) for h in res]
@@ -399,7 +419,9 @@ class _Columns:
     def select_state(self, state, idx: Tensor): return self.m.select_state(state, idx)
 
     def step(self, dec_inp: Tensor, state):
-        "dec_inp (rows,) positions in `cols` -> logits (rows, len(cols)), new state."
+        """dec_inp (rows,) positions in `cols` -> logits (rows, len(cols)), new state. A model with
+        `step_columns(dec_inp, state, cols)` computes just those columns; any other's full logits are cut."""
+        if hasattr(self.m, "step_columns"): return self.m.step_columns(self.cols[dec_inp], state, self.cols)
         logits, state = self.m.step(self.cols[dec_inp], state)
         return logits.index_select(1, self.cols), state
 
@@ -476,14 +498,14 @@ class FaithfulConstraint:
         self.eos_idx, self.vocab_size, self.allow_tags = int(eos_idx), int(vocab_size), allow_tags
         self._check()
         T = max(map(len, self.copy_ids), default=0) + 1       # +1: a -1 column after every sentence
-        copy = torch.full((len(self.copy_ids), T), -1, dtype=torch.long)
-        for i, c in enumerate(self.copy_ids): copy[i, :len(c)] = torch.tensor(c, dtype=torch.long)
+        copy = torch.tensor([c + [-1] * (T - len(c)) for c in self.copy_ids], dtype=torch.long).view(-1, T)
         opens = list(self.open_to_close) if allow_tags else []
         close = torch.full((vocab_size,), -1, dtype=torch.long)
         close[opens] = torch.tensor([self.open_to_close[o] for o in opens], dtype=torch.long)
         is_open = torch.zeros(vocab_size, dtype=torch.bool)
         is_open[opens] = True
-        self._tab = dict(copy=copy, close=close, is_open=is_open, opens=torch.tensor(opens, dtype=torch.long))
+        open_col = torch.cat([is_open, is_open.new_zeros(1)])   # with a column V that `allowed` cuts off
+        self._tab = dict(copy=copy, close=close, is_open=is_open, open_col=open_col)
 
     def compact(self, specials: Sequence[int] = ()) -> tuple[list[int], "FaithfulConstraint"]:
         """The ids this constraint can ever allow (copies, markers, EOS) plus `specials`, sorted,
@@ -519,16 +541,12 @@ class FaithfulConstraint:
         "Bool mask (rows, vocab_size) of the ids each row may emit next."
         nxt = self._next(cs)
         copy_ok, open_ok, close_ok, eos_ok = faithful_moves(nxt >= 0, cs.tag, cs.n_in)
-        R, V = len(nxt), self.vocab_size
-        ok = torch.zeros(R, V + 1, dtype=torch.bool, device=nxt.device)   # column V absorbs "nothing"
-        r = torch.arange(R, device=nxt.device)
-        ok[r, torch.where(copy_ok, nxt, V)] = True
         close = self._tab["close"][cs.tag.clamp(min=0)]
-        ok[r, torch.where(close_ok, close, V)] = True
-        opens = self._tab["opens"]
-        if len(opens): ok[:, opens] |= open_ok[:, None]
-        ok[:, self.eos_idx] |= eos_ok
-        return ok[:, :V]
+        # the id each of the moves copy, close, end names; V (a column cut off below) where not allowed
+        ids = torch.stack([nxt, close, torch.full_like(nxt, self.eos_idx)], 1)
+        ids = ids.masked_fill(~torch.stack([copy_ok, close_ok, eos_ok], 1), self.vocab_size)
+        ok = self._tab["open_col"] & open_ok[:, None]                      # (rows, V+1) the opening markers
+        return ok.scatter_(1, ids, True)[:, :self.vocab_size]
 
     def advance(self, cs: FaithfulState, tokens: Tensor) -> FaithfulState:
         "State after each row emitted `tokens` (rows,); ids that are no allowed action change nothing."

@@ -64,8 +64,11 @@ def subword_vectors(words: Sequence[str], ngrams: torch.Tensor, minn: int = 3, m
         offsets.append(len(ids))
         ids += ngram_rows(w, len(ngrams), minn, maxn)
     if not words: return ngrams.new_zeros(0, ngrams.size(1), dtype=torch.float)
-    return F.embedding_bag(torch.tensor(ids, dtype=torch.long), ngrams.float(),
-                           torch.tensor(offsets, dtype=torch.long), mode="mean")
+    # only the rows used are made float, not the whole (half) table: per batch of a few hundred
+    # words that conversion was most of the cost
+    ids = torch.tensor(ids, dtype=torch.long, device=ngrams.device)
+    return F.embedding_bag(torch.arange(len(ids), device=ngrams.device), ngrams[ids].float(),
+                           torch.tensor(offsets, dtype=torch.long, device=ngrams.device), mode="mean")
 
 
 _CAPS, _DIGITS, _PUNCT, _LENS = 5, 3, 2, 4

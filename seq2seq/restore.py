@@ -172,8 +172,9 @@ def _decode_batch(learn, texts, b: List[int], c: DecodeConfig, o2c: dict, strip_
     model, itos = learn.model, learn.data.y.vocab.itos
     key = "norm_score" if c.decoder == "beam" else "score"  # samples: their plain log-probability
     enc = _encode(learn, [texts[i] for i in b], model.meta["lang"], strip_task)
-    src = torch.nn.utils.rnn.pad_sequence([torch.tensor(e[1] or [0]) for e in enc], batch_first=True,
-                                          padding_value=model.pad_idx).to(dev)
+    ids = [e[1] or [0] for e in enc]
+    sl = max(map(len, ids))
+    src = torch.tensor([i + [model.pad_idx] * (sl - len(i)) for i in ids], dtype=torch.long, device=dev)  # (bs, sl)
     cons = (FaithfulConstraint([e[2] for e in enc], o2c, model.eos_idx, len(itos), allow_tags=not strip_task)
             if c.faithful else None)
     for i, e, hs in zip(b, enc, generate(model, src, c, constraint=cons)):

@@ -14,6 +14,7 @@ and markers are woven in. So the
 target sequence with its markers removed is the source sequence, which faithful decoding
 relies on (apart from a tag boundary inside a spaCy token, where the target has one more cut).
 """
+import bisect
 import re
 from typing import List, NamedTuple
 
@@ -57,8 +58,8 @@ def _default_seps(toks: List[str]) -> List[str]:
     res = [""] * max(len(toks) - 1, 0)
     words = [i for i, t in enumerate(toks) if not is_marker(t)]
     for p, q in zip(words, words[1:]):
-        run = toks[p + 1:q]
-        n_close = next((k for k, t in enumerate(run) if not is_close(t)), len(run))
+        n_close = 0       # the closing markers right after word p
+        while p + 1 + n_close < q and is_close(toks[p + 1 + n_close]): n_close += 1
         # the words' own default, so that removing the markers leaves the source's controls
         res[p + n_close] = default_sep(toks[p], toks[q])
     return res
@@ -80,11 +81,17 @@ def _fine_cuts(tok: str) -> List[int]:
 
 def _word_pieces(plain: str, lang: str, cuts: set) -> List[Piece]:
     "spaCy's non-space tokens of `plain`, cut finer (`_fine_cuts`) and at the offsets in `cuts`."
-    res = []
+    res, cuts = [], sorted(cuts)
     for t in blank_nlp(lang).tokenizer(plain):
         if t.is_space: continue
-        s, e = t.idx, t.idx + len(t.text)
-        inner = sorted({c for c in cuts if s < c < e} | {s + c for c in _fine_cuts(t.text)})
+        text, s = t.text, t.idx
+        e = s + len(text)
+        fine = () if text.isalpha() else _fine_cuts(text)   # all letters: nothing to cut (most tokens)
+        inside = cuts[bisect.bisect_right(cuts, s):bisect.bisect_left(cuts, e)] if cuts else ()
+        if not fine and not inside:       # the common case: the token is one piece
+            res.append(Piece(text, s, e))
+            continue
+        inner = sorted({*inside, *(s + c for c in fine)})
         for a, b in zip([s] + inner, inner + [e]):
             res.append(Piece(plain[a:b], a, b))
     return res
@@ -124,17 +131,13 @@ def _add_controls(items: List[Piece], plain: str) -> List[Piece]:
     "Insert the control tokens that make the whitespace between `items` recoverable."
     res, dflt = [], _default_seps([it.text for it in items])
     if items and items[0].start > 0: res.append(Piece(plain[:items[0].start], 0, items[0].start))
-    for i, it in enumerate(items):
+    # the gap after each item ends where the next starts (the last: at the end, wanting nothing)
+    ends, wants = [it.start for it in items[1:]] + [len(plain)], dflt + [""]
+    for it, gap_end, want in zip(items, ends, wants):
         res.append(it)
-        nxt = items[i + 1] if i + 1 < len(items) else None
-        gap_end = nxt.start if nxt else len(plain)
         ws = plain[it.end:gap_end]
-        want = dflt[i] if nxt else ""
         if ws == want: continue
-        if ws == "": tok = JOIN
-        elif ws == " ": tok = SPACE
-        else: tok = ws
-        res.append(Piece(tok, it.end, gap_end))
+        res.append(Piece(JOIN if ws == "" else SPACE if ws == " " else ws, it.end, gap_end))
     if not items and plain: res.append(Piece(plain, 0, len(plain)))
     return res
 

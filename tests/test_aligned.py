@@ -115,12 +115,97 @@ def test_step_by_step_decoding_sees_what_training_sees(objective):
         assert torch.isfinite(lg).sum() == len(m.cand_ids) + (t < 8)  # markers + EOS (+ the next copy)
 
 
+# ---------------------------------------------------------------- the decoding step
+
+_TGT_IN = [["xxbos", "{{NAME}}", "Ana", "{{/NAME}}", "de", "{{AGE}}", "xxunk", "{{/AGE}}", "años", "xxeos"],
+           ["xxbos", "el", "paciente", "{{NAME}}", "xxunk", "{{/NAME}}", ".", "xxeos", "xxpad", "xxpad"]]
+_SRC = torch.tensor([[6, 7, 8, 9], [4, 5, 8, 10]])       # Ana de 40 años / el paciente 40 .
+
+
+def _steps(m, step, **kw):
+    "Logits and states of `step` fed the inputs of _TGT_IN one by one (past the end of the source too)."
+    res, state = [], m.encode(_SRC)
+    with torch.no_grad():
+        for t in range(len(_TGT_IN[0])):
+            logits, state = step(torch.tensor([T[r[t]] for r in _TGT_IN]), state, **kw)
+            res.append((logits, state))
+    return res
+
+
+@pytest.mark.parametrize("objective", ["faithful", "full"])
+def test_column_logits_are_the_full_logits_at_those_columns(objective):
+    m = _model(objective)
+    # no {{AGE}} pair and no "Ana": a marker and a copy outside the columns land in the cut-off column
+    cols = torch.tensor(sorted(T[t] for t in ["xxunk", "xxpad", "xxbos", "xxeos", "el", "paciente", "de",
+                                              "años", ".", "{{NAME}}", "{{/NAME}}"]))
+    full, part = _steps(m, m.step), _steps(m, m.step_columns, cols=cols)
+    for (a, sa), (b, sb) in zip(full, part):
+        assert b.shape == (2, len(cols))
+        if objective == "faithful": assert torch.equal(b, a[:, cols])         # the same arithmetic
+        else: assert torch.allclose(b, a[:, cols], atol=1e-6)
+        assert all(torch.equal(x, y) for x, y in zip(sa, sb))
+    if objective == "faithful":   # {{NAME}}, {{/NAME}}, EOS and the next copy, where that is a column
+        finite = torch.stack([torch.isfinite(b).sum(1) for b, _ in part])
+        assert finite.max() == 4 and finite.min() == 3
+
+
+def test_the_hand_written_gru_step_equals_torch_s(monkeypatch):
+    m = _model()
+    assert m._cell_by_hand() and not m.train()._cell_by_hand()
+    m.eval()
+    lstm = AlignedSeq2Seq(ModelConfig(emb_size=8, hidden=6, sub_dim=4, buckets=50, word_dim=4, shape_dim=3,
+                                      cell="lstm"), SRC, TGT).eval()
+    assert not lstm._cell_by_hand()
+    by_hand = _steps(m, m.step)
+    monkeypatch.setattr(AlignedSeq2Seq, "_cell_by_hand", lambda self: False)
+    module = _steps(m, m.step)
+    for (a, sa), (b, sb) in zip(by_hand, module):
+        assert torch.equal(torch.isfinite(a), torch.isfinite(b))
+        assert torch.allclose(a[torch.isfinite(a)], b[torch.isfinite(b)], atol=1e-6)
+        assert torch.allclose(sa[0], sb[0], atol=1e-6) and torch.equal(sa[3], sb[3])     # hidden state, pointer
+
+
+class _NoColumns:
+    "A model without `step_columns`: generate's column view cuts its full-vocabulary logits instead."
+
+    def __init__(self, m): self.m = m
+
+    def __getattr__(self, name):
+        if name == "step_columns": raise AttributeError(name)
+        return getattr(self.m, name)
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])
+def test_column_steps_decode_as_the_full_steps(decoder):
+    torch.manual_seed(0)
+    src = torch.randint(4, len(SRC) - 1, (12, 7))
+    src[torch.arange(7)[None] >= torch.randint(1, 8, (12, 1))] = T["xxpad"]
+    for seed in range(3):
+        m = _model(seed=seed)
+        a = generate(m, src, constraint=m.constraint(src), decoder=decoder, beam_size=3, n_best=2)
+        b = generate(_NoColumns(m), src, constraint=m.constraint(src), decoder=decoder, beam_size=3, n_best=2)
+        assert [[h.tokens for h in x] for x in a] == [[h.tokens for h in x] for x in b]
+        assert [h.score for x in a for h in x] == pytest.approx([h.score for x in b for h in x], abs=1e-6)
+
+
 # ---------------------------------------------------------------- features
 
 def test_shapes_tell_words_apart():
     assert len({word_shape(w) for w in ["ana", "Ana", "ANA", "40", "4a", "A.", "x", "{{NAME}}"]}) == 8
     assert word_shape("xxsp") == word_shape("\n") == N_SHAPES - 1
     assert all(0 <= word_shape(w) < N_SHAPES for w in ["", "Ñandú", "日本", "-", "...."])
+
+
+def test_subword_vectors_are_the_mean_of_the_float_rows():
+    "Only the rows a batch uses are made float: the same vectors as a bag over the whole float table."
+    ngrams = (torch.randn(50, 4) * 3).half()
+    words = ["Ana", "", "Wenceslao", "日本", "x", "Ana"]
+    rows = [ngram_rows(w, 50) for w in words]
+    offsets = torch.tensor([sum(map(len, rows[:i])) for i in range(len(rows))])
+    ref = F.embedding_bag(torch.tensor([i for r in rows for i in r]), ngrams.float(), offsets, mode="mean")
+    got = subword_vectors(words, ngrams)
+    assert got.dtype == torch.float and torch.equal(got, ref) and got[1].abs().sum() == 0   # "" has no n-gram
+    assert torch.equal(subword_vectors(words, ngrams.float()), ref)
 
 
 def test_subword_vectors_match_fasttext_inside_and_outside_its_dictionary(tmp_path):

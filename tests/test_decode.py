@@ -238,6 +238,42 @@ def test_eos_stops_each_sentence_independently():
             assert h[0].finished and h[0].tokens == [5 + i % 4 for i in range(s)]
 
 
+class Counting(EosAt):
+    "EosAt that records how many rows each step is asked for."
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def step(self, dec_inp, state):
+        self.rows.append(len(dec_inp))
+        return super().step(dec_inp, state)
+
+
+def test_ended_rows_leave_the_batch():
+    m = Counting()
+    stops = [1, 4, 0, 6, 2]
+    for dec in ("greedy", "topk", "nucleus"):
+        m.rows = []
+        hs = generate(m, torch.tensor([[10 + s, 5] for s in stops]), decoder=dec, top_k=1, seed=0)
+        assert m.rows == [5, 4, 3, 2, 2, 1, 1]                     # not 5 rows for all 7 steps
+        assert [h[0].tokens for h in hs] == [[5 + i % 4 for i in range(s)] for s in stops]
+    m.rows = []
+    hs = generate(m, torch.tensor([[12, 5], [30, 5], [11, 5]]), decoder="greedy", max_len=4)   # one cut at max_len
+    assert m.rows == [3, 3, 2, 1] and [h[0].finished for h in hs] == [True, False, True]
+
+
+def test_a_batch_decodes_as_its_sentences_alone():
+    "Rows that end leave the batch; the others' results, and where each result goes, do not change."
+    m, src = TinyGRU(seed=3, eos_bias=0.0, sharp=1.0), rand_src(16, 6, seed=3)
+    batch = generate(m, src, decoder="greedy", max_len=9)
+    alone = [generate(m, s[None], decoder="greedy", max_len=9)[0] for s in src]
+    assert [h[0].tokens for h in batch] == [h[0].tokens for h in alone]
+    assert [h[0].finished for h in batch] == [h[0].finished for h in alone]
+    assert [h[0].score for h in batch] == pytest.approx([h[0].score for h in alone], abs=1e-5)
+    assert len({len(h[0].tokens) for h in batch}) > 3 and {h[0].finished for h in batch} == {True, False}
+
+
 def test_max_len_respected_and_default_relative_to_source():
     m = EosAt()
     src = torch.tensor([[40, 5, 5, 5], [45, 5, PAD, PAD], [30, PAD, PAD, PAD]])   # EOS only after 30+ steps
@@ -375,6 +411,40 @@ def test_constraint_random_walk_is_faithful(copy, allow_tags, seed):
     assert all(len(o) + 1 <= s for o, s in zip(out, con.min_steps()))
 
 
+def _rules(copy, p, tag, n, o2c):
+    "The ids FaithfulConstraint allows after `p` copies, with `tag` open (None: none) for `n` of them."
+    left = p < len(copy)
+    ok = {copy[p]} if left else set()
+    if tag is None and left: ok |= set(o2c)
+    if tag is not None and n > 0: ok.add(o2c[tag])
+    if tag is None and not left: ok.add(EOS)
+    return ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([UNK, 4, 5, 6, 12, 13]), max_size=5), min_size=1, max_size=5),
+       st.booleans(), st.integers(0, 2**31 - 1))
+def test_constraint_mask_is_the_rules(copy, allow_tags, seed):
+    "Along random legal walks, each row's mask holds exactly the ids the rules allow (copy read first)."
+    o2c = O2C if allow_tags else {}
+    con = FaithfulConstraint(copy, O2C, EOS, V_F, allow_tags=allow_tags)
+    cs, g = con.init("cpu"), torch.Generator().manual_seed(seed)
+    walk = [(0, None, 0) for _ in copy]                                # (copied, open tag, copied inside)
+    for _ in range(max(con.min_steps())):
+        ok = con.allowed(cs)
+        assert ok.shape == (len(copy), V_F)
+        want = [_rules(c, *w, o2c) for c, w in zip(copy, walk)]
+        assert [set(torch.nonzero(r).flatten().tolist()) for r in ok] == want
+        ids = torch.multinomial(ok.float(), 1, generator=g).squeeze(1)
+        for i, (t, c, (p, tag, n)) in enumerate(zip(ids.tolist(), copy, walk)):
+            if p < len(c) and t == c[p]: walk[i] = (p + 1, tag, n + (tag is not None))
+            elif tag is not None and t == o2c[tag]: walk[i] = (p, None, 0)
+            elif t in o2c: walk[i] = (p, t, 0)
+        cs = con.advance(cs, ids)
+        assert cs.ptr.tolist() == [w[0] for w in walk]
+        assert cs.tag.tolist() == [-1 if w[1] is None else w[1] for w in walk]
+
+
 def test_constraint_select_and_bad_ids():
     con = FaithfulConstraint([[5, 6], [7]], O2C, EOS, V_F)
     cs = con.advance(con.init("cpu"), torch.tensor([12, 7]))
@@ -421,3 +491,22 @@ def test_compact_keeps_the_rules_over_positions():
     assert back(small.copy_ids[0]) == [9, 5] and back(small.copy_ids[1]) == [UNK]
     assert {cols[o]: cols[c] for o, c in small.open_to_close.items()} == O2C
     assert cols[small.eos_idx] == EOS and small.vocab_size == len(cols)
+
+
+class DeadRows(EosAt):
+    "EosAt, except that rows whose first source id is odd get -inf for every id: a dead end."
+
+    def step(self, dec_inp, state):
+        logits, state = super().step(dec_inp, state)
+        return logits.masked_fill((state[0] % 2 == 1)[:, None], float("-inf")), state
+
+
+@pytest.mark.parametrize("decoder", ["beam", "greedy"])
+def test_dead_rows_give_no_nan_scores(decoder):
+    # all allowed ids at -inf make log_softmax NaN; beam search used to rank such a beam first
+    # and return NaN scores (seen with beam 4, n_best 2 on a MEDDOCAN model)
+    src = torch.tensor([[13, 5, 6], [14, 5, 6], [15, 7, PAD], [16, 4, 4]])
+    res = generate(DeadRows(), src, decoder=decoder, beam_size=4, n_best=2 if decoder == "beam" else 1)
+    scores = [h.score for hs in res for h in hs]
+    assert scores and all(math.isfinite(s) for s in scores)
+    assert all(hs for hs, s in zip(res, src[:, 0].tolist()) if s % 2 == 0)   # the live rows still decode

@@ -227,6 +227,17 @@ def test_benchmark_runs_on_the_tiny_model(tiny_model, capsys):
     assert res["rows"] == 20 and res["threads"] >= 1
 
 
+def test_benchmark_times_chosen_decoders_in_cpu_seconds(tiny_model, capsys):
+    bench = _script("benchmarks/decode.py")
+    res = bench.main(["--model", str(tiny_model), "--rows", "12", "--repeats", "1", "--decoders", "greedy,beam",
+                      "--sample", "--threads", "1", "--csv", str(tiny_model.parent / "valid.csv")])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == res
+    assert set(res["sents_per_s"]) == set(res["sents_per_cpu_s"]) == {"greedy", "beam-5"}
+    assert all(v > 0 for v in res["sents_per_cpu_s"].values()) and res["beam_vs_greedy_wall"] > 0
+    assert "beam_batched_speedup" not in res and res["rows"] == 12 and res["threads"] == 1
+    with pytest.raises(SystemExit): bench.parse_args(["--decoders", "greedy,sample"])
+
+
 def test_benchmark_without_a_model(tmp_path, capsys):
     bench = _script("benchmarks/decode.py")
     assert run(bench.main, ["--model", str(tmp_path / "export.pkl")]) == 2

@@ -39,6 +39,18 @@ def test_not_a_marker(tok):
     with pytest.raises(TagError, match='not a tag marker'): marker_type(tok)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet='{}/:AZaz09_- xÉ', max_size=14),
+                 st.from_regex(r'\{\{/?[A-Za-z][A-Za-z0-9_-]*(:[A-Za-z0-9_-]+)?\}\}', fullmatch=True),
+                 st.text(max_size=6)))
+def test_marker_predicates_are_the_regex(tok):
+    "The predicates test the '{{' prefix before the regex: the same answers as the regex alone."
+    m = MARKER_RE.fullmatch(tok)
+    assert is_marker(tok) is (m is not None)
+    assert is_open(tok) is (m is not None and not m['close'])
+    assert is_close(tok) is (m is not None and bool(m['close']))
+
+
 @pytest.mark.parametrize('typ', ['', '1A', 'A B', 'A:', 'A:B:C', 'A}}', 'É'])
 def test_bad_type_rejected(typ):
     with pytest.raises(TagError, match='invalid tag type'): open_marker(typ)

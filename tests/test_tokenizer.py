@@ -172,6 +172,22 @@ def test_pieces_offsets(text):
     assert [p.start for p in ps] == sorted(p.start for p in ps)
 
 
+def test_pieces_cut_at_tags_inside_tokens_digits_and_initials():
+    "Pinned pieces (as produced before `_word_pieces` was sped up): cuts at markers and `_fine_cuts`."
+    got = [tuple(p) for p in pieces("Dr. {{NAME}}Ana{{/NAME}}s, nhc-{{ID}}739146{{/ID}}.  CP:41001\n"
+                                     "{{DATE}}21yo{{/DATE}} D. Ruiz", "es")]
+    assert got == [('Dr.', 0, 3), ('{{NAME}}', 4, 4), ('Ana', 4, 7), ('{{/NAME}}', 7, 7), ('xxjn', 7, 7),
+                   ('s', 7, 8), (',', 8, 9), ('nhc', 10, 13), ('-', 13, 14), ('{{ID}}', 14, 14),
+                   ('739146', 14, 20), ('{{/ID}}', 20, 20), ('.', 20, 21), ('  ', 21, 23), ('CP', 23, 25),
+                   (':', 25, 26), ('xxjn', 26, 26), ('41001', 26, 31), ('\n', 31, 32), ('{{DATE}}', 32, 32),
+                   ('21', 32, 34), ('xxjn', 34, 34), ('yo', 34, 36), ('{{/DATE}}', 36, 36), ('D', 37, 38),
+                   ('.', 38, 39), ('Ruiz', 40, 44)]
+    got = [tuple(p) for p in pieces("{{A}}x{{/A}}{{B}}y{{/B}}z 3/4/2091 isn't", "en")]
+    assert got == [('{{A}}', 0, 0), ('x', 0, 1), ('{{/A}}', 1, 1), ('xxjn', 1, 1), ('{{B}}', 1, 1), ('y', 1, 2),
+                   ('{{/B}}', 2, 2), ('xxjn', 2, 2), ('z', 2, 3), ('3', 4, 5), ('/', 5, 6), ('4', 6, 7),
+                   ('/', 7, 8), ('2091', 8, 12), ('is', 13, 15), ("n't", 15, 18)]
+
+
 def test_pieces_marker_offsets():
     ps = pieces(EX)
     plain = strip_tags(EX)
