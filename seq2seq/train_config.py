@@ -44,8 +44,10 @@ class TeacherForcingConfig:
 @dataclass
 class AugmentConfig:
     "Mention swapping (seq2seq/augment.py): extra training rows whose spans hold other mentions of their type."
-    copies: float = option(0.0, "swapped copies of each training row with spans (a fraction copies that share of "
-                                "them; 0: none)", flag="--augment")
+    copies: float = option(0.0, "swapped copies of each training row with spans, each span holding another training "
+                                "mention of its type (a fraction copies that share of the rows; 0: none); on "
+                                "MEDDOCAN it helped with mentions seen in training, not with new ones (README)",
+                           flag="--augment")
     rate: float = option(1.0, "share of the spans of a copy that get another mention", flag="--augment-rate")
 
     def __post_init__(self):
