@@ -241,13 +241,16 @@ def _train(path: Path, emb_size: int, epochs: int, threads: int, buckets: int = 
     # fastText 0.9.3's Python binding takes no seed: its own RNG seed is fixed, so a single-thread
     # run repeats up to ~1e-4 (not bit-exact); the cache is what makes reruns identical.
     # On a small corpus fastText's SGD now and then diverges: it stops with "Encountered NaN" or
-    # returns vectors of absurd size (seen at 1e17). Such a run is retried at half the rate.
+    # returns vectors of absurd size (seen at 1e17). Such a run is retried at half the rate, on one
+    # thread: several threads update the same rows without locks, and on a busy machine a tiny corpus
+    # failed that way at every rate (seen once in the test suite)
     lr = 0.05  # fastText's default for unsupervised training
     for attempt in range(4):
         try:
             with _quiet_stderr():
                 model = fasttext.train_unsupervised(str(path), model='skipgram', dim=emb_size, minn=MINN,
-                                                    maxn=MAXN, minCount=1, epoch=epochs, thread=threads, lr=lr,
+                                                    maxn=MAXN, minCount=1, epoch=epochs,
+                                                    thread=threads if attempt == 0 else 1, lr=lr,
                                                     bucket=buckets, verbose=0)
             if _sane(model) or attempt == 3: return model
         except RuntimeError as e:

@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 
 from .tags import parse
 
-__all__ = ["plot_lengths", "plot_tag_counts", "attention_inputs", "plot_attention", "plot_decoder_comparison"]
+__all__ = ["plot_lengths", "plot_tag_counts", "attention_inputs", "plot_attention", "plot_decisions",
+           "plot_decoder_comparison"]
 
 
 def _text_lengths(texts, unit: str, lang: str) -> np.ndarray:
@@ -95,7 +96,8 @@ def attention_inputs(learn, text: str, decoder: str = "greedy", **decode_kwargs)
     out = learn.restore([text], decoder=decoder, faithful=True, **decode_kwargs)[0]
     src_toks = [p.text for p in pieces(text, lang)]
     tgt_toks = [BOS] + tokenize(out, lang)
-    src_ids = token_ids(learn.data.x.vocab.stoi, src_toks)  # as `restore` reads a source
+    own = getattr(learn.model, "numericalize", None)  # an open-vocabulary model reads any string
+    src_ids = own([src_toks])[0].tolist() if own else token_ids(learn.data.x.vocab.stoi, src_toks)  # as `restore`
     tgt_ids = [learn.data.y.vocab.stoi.get(t, 0) for t in tgt_toks]
     dev = next(learn.model.parameters()).device
     return src_toks, tgt_toks[1:] + [EOS], torch.tensor([src_ids], device=dev), torch.tensor([tgt_ids], device=dev)
@@ -124,6 +126,36 @@ def plot_attention(learn, text: str, decoder: str = "greedy", **decode_kwargs) -
     ax.set_yticks(range(len(out_toks)), [_label(t) for t in out_toks])
     ax.set_xlabel("source token")
     ax.set_ylabel("output token predicted")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def plot_decisions(learn, text: str, decoder: str = "greedy", min_prob: float = 0.01, **decode_kwargs) -> Figure:
+    """Heatmap of what the default (aligned, faithful) model chose between while restoring `text`.
+
+    The model has no soft attention: at each output step it picks among copying the next source
+    token, opening a tag, closing the open one and ending (seq2seq/aligned.py). Row i is output
+    token i (its label), columns those candidates ("copy", the markers, xxeos), colour the
+    probability the model gave each, teacher-forced on its own output; rows sum to 1. Columns whose
+    probability never reaches `min_prob` are left out. Raises ValueError for other models.
+    """
+    import torch
+    model = learn.model
+    if not (hasattr(model, "candidate_logits") and model._faithful()):
+        raise ValueError("only a faithful-trained aligned model has candidate decisions to plot (--arch aligned)")
+    _, out_toks, src, tgt_in = attention_inputs(learn, text, decoder, **decode_kwargs)
+    model.eval()
+    with torch.no_grad():
+        p = model(src, tgt_in)[0].float().softmax(-1).cpu().numpy()                   # (tl, C)
+    names = ["copy"] + [model.tgt_itos[i] for i in model.cand_ids.tolist()]
+    keep = [j for j in range(p.shape[1]) if p[:, j].max() >= min_prob]
+    fig = Figure(figsize=(2.5 + 0.35 * len(keep), 1.5 + 0.3 * len(out_toks)), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(p[:, keep], cmap="viridis", aspect="auto", vmin=0, vmax=1)
+    ax.set_xticks(range(len(keep)), [names[j] for j in keep], rotation=90)
+    ax.set_yticks(range(len(out_toks)), [_label(t) for t in out_toks])
+    ax.set_xlabel("candidate")
+    ax.set_ylabel("output token chosen")
     fig.colorbar(im, ax=ax, shrink=0.8)
     return fig
 

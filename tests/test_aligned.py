@@ -5,6 +5,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -386,3 +387,22 @@ def test_model_files_written_before_the_character_features_keep_their_architectu
     cfg = _config(doc, tmp_path / "old.safetensors")
     assert cfg.char_dim == 0 and cfg.ctx_skip is False
     assert _config({"config": ModelConfig().to_dict()}, tmp_path / "new.safetensors") == ModelConfig()
+
+
+def test_decision_plot_rows_are_the_greedy_choices(tiny_default):
+    from seq2seq.learner import load_seq2seq
+    from seq2seq.plots import attention_inputs, plot_decisions
+    from seq2seq.tags import is_marker
+    learn = load_seq2seq(tiny_default)
+    text = _UNSEEN[0]
+    _, out_toks, _, _ = attention_inputs(learn, text)
+    ax = plot_decisions(learn, text).axes[0]
+    p = np.asarray(ax.images[0].get_array())
+    cols = [t.get_text() for t in ax.get_xticklabels()]
+    assert p.shape == (len(out_toks), len(cols)) and cols[0] == "copy" and "{{NAME}}" in cols
+    assert (p.sum(1) <= 1 + 1e-5).all() and (p.sum(1) > 0.9).all()  # the columns left out hold < 1% each
+    assert [t.get_text() for t in ax.get_yticklabels()] == out_toks
+    # greedy took the most likely allowed candidate at every step, and the plot reads its own output
+    assert [cols[j] for j in p.argmax(1)] == [t if is_marker(t) or t == "xxeos" else "copy" for t in out_toks]
+    with pytest.raises(ValueError, match="aligned"):
+        plot_decisions(SimpleNamespace(model=object()), text)

@@ -235,15 +235,18 @@ def test_quiet_stderr(capfd):
     assert 'why it failed' in capfd.readouterr().err
 
 
-def test_diverged_training_is_retried_at_half_the_rate(monkeypatch, tmp_path):
+def test_diverged_training_is_retried_at_half_the_rate_on_one_thread(monkeypatch, tmp_path):
     class Fake:  # a trained model as far as _train looks at it
         def __init__(self, scale): self.words, self.scale = ['a', 'b'], scale
         def get_word_vector(self, w): return np.full(DIM, self.scale, dtype=np.float32)
-    rates = []
+    rates, threads = [], []
 
     def train(*args, **kwargs):
         rates.append(kwargs['lr'])
-        return Fake(1e17 if len(rates) == 1 else 0.1)   # the first run diverged
+        threads.append(kwargs['thread'])
+        if len(rates) == 2: raise RuntimeError('Encountered NaN.')
+        return Fake(1e17 if len(rates) == 1 else 0.1)   # the first run diverged, the second failed
     monkeypatch.setattr(fasttext, 'train_unsupervised', train)
-    model = E._train(tmp_path / 'texts.txt', DIM, 1, 1)
-    assert rates == [0.05, 0.025] and model.scale == 0.1
+    model = E._train(tmp_path / 'texts.txt', DIM, 1, 4)
+    assert rates == [0.05, 0.025, 0.0125] and model.scale == 0.1
+    assert threads == [4, 1, 1]  # retries run on one thread (no lock-free updates racing)
