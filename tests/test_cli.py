@@ -27,8 +27,11 @@ sys.exit(run(main, sys.argv[1:]))
 
 
 def _start(out: Path):
+    # SIGINT at its default in the child: a shell starts background jobs with it ignored, and Python
+    # then installs no KeyboardInterrupt handler (the test would wait out the child's sleep)
     p = subprocess.Popen([sys.executable, "-c", _WRITER, str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                         stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert p.stdout.readline().strip() == "writing"  # the temp file exists now
     assert [f.name for f in out.parent.iterdir() if f.name.startswith(f".{out.name}-")]
     return p
