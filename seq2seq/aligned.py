@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .cells import make_rnn
+from .cells import gru_update, make_rnn
 from .decode import FaithfulConstraint, faithful_moves, faithful_states
 from .features import N_CHARS, N_SHAPES, char_ids, subword_vectors, word_shape
 from .metrics import TokenAccuracy
@@ -331,11 +331,7 @@ def _gru_cell(x: Tensor, at: Tensor, h: Tensor, rnn: nn.GRU) -> Tensor:
     em = x.size(1)
     W, b = rnn.weight_ih_l0, rnn.bias_ih_l0
     gi = torch.addmm(torch.addmm(b, x, W[:, :em].t()), at, W[:, em:].t())      # (bs, 3 nh)
-    gh = torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t())
-    nh = h.size(1)
-    r, z = torch.sigmoid(gi[:, :2 * nh] + gh[:, :2 * nh]).chunk(2, 1)      # both gates in one op
-    n = torch.tanh(gi[:, 2 * nh:] + r * gh[:, 2 * nh:])
-    return (h - n) * z + n
+    return gru_update(gi, torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t()), h)
 
 
 def frequent_rows(itos: Sequence[str], counts: dict, min_freq: int = 2) -> list[int]:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-__all__ = ["CELLS", "make_rnn", "PackedGRU"]
+__all__ = ["CELLS", "make_rnn", "PackedGRU", "gru_update"]
 
 CELLS = ("gru", "lstm", "mogrifier")
 
@@ -70,10 +70,15 @@ def _gru_direction(data: Tensor, sizes: list, h0: Tensor, w_ih, w_hh, b_ih, b_hh
         b = sizes[t]
         if b > len(h): h = torch.cat([h, h0[len(h):b]])      # backwards: rows start at their last step
         elif b < len(h): ends.append(h[b:]); h = h[:b]       # forwards: the rows past their last step end
-        i_r, i_z, i_n = gi[t].chunk(3, 1)
-        h_r, h_z, h_n = torch.addmm(b_hh, h, w_hh.t()).chunk(3, 1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
-        h = outs[t] = n + z * (h - n)
+        h = outs[t] = gru_update(gi[t], torch.addmm(b_hh, h, w_hh.t()), h)
     ends.append(h)
     return torch.cat(outs), torch.cat(ends[::-1])
+
+
+def gru_update(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
+    """torch's GRU update: input and hidden projections gi, gh (bs, 3 nh) (biases included, gate
+    order r, z, n) and state h (bs, nh) -> new state (bs, nh)."""
+    nh = h.size(1)
+    r, z = torch.sigmoid(gi[:, :2 * nh] + gh[:, :2 * nh]).chunk(2, 1)      # both gates in one op
+    n = torch.tanh(gi[:, 2 * nh:] + r * gh[:, 2 * nh:])
+    return (h - n) * z + n

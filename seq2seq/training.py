@@ -155,5 +155,6 @@ def final_metrics(learn, rows: list, lr: float, out: Path) -> dict:
     row = next((r for r in rows if r["epoch"] == best), rows[-1])
     res = {k: v for k, v in row.items() if k not in ("seconds", "lr", "peak_rss_mb", "gpu_mem_mb", "best_epoch")}
     res.update(best_epoch=best, epochs=len(rows), lr=lr, train_size=len(learn.data.train_ds),
-               augmented_size=getattr(learn.data, "n_augmented", 0), valid_size=len(learn.data.valid_ds), seconds=sum(r["seconds"] for r in rows))
+               augmented_size=getattr(learn.data, "n_augmented", 0), valid_size=len(learn.data.valid_ds),
+               seconds=sum(r["seconds"] for r in rows))
     return res

@@ -45,7 +45,7 @@ def test_swap_mentions_copies_only_training_rows_with_spans_and_columns_agree():
     # mentions come from the training rows alone: "Jones" (held out) never appears
     assert not any("Jones" in a or "12/1/2080" in a for a in out.annotated_text)
     assert {s.type for a in out.annotated_text for s in spans(a)} == {"NAME:DOCTOR", "DATE"}
-    assert "{{x}}" in out.orig_text[1] or "{{x}}" in out.orig_text[3]  # escaped braces stay text
+    assert "{{x}}" in out.orig_text[1] and "{{x}}" in out.orig_text[3]  # row 1's escaped braces stay text
 
 
 def test_swap_mentions_fraction_is_seeded_and_zero_gives_nothing():
