@@ -78,7 +78,7 @@ class AlignedSeq2Seq(nn.Module):
         nh, em, dm = cfg.hidden, cfg.emb_size, cfg.drop_mult
         self.word_emb = nn.Embedding(cfg.src_words or len(src_itos), cfg.word_dim)
         self.shape_emb = nn.Embedding(N_SHAPES, cfg.shape_dim)
-        self.in_drop, self.emb_dec_drop, self.out_drop = nn.Dropout(0.15 * dm), nn.Dropout(0.1 * dm), nn.Dropout(0.3 * dm)
+        self.in_drop, self.emb_dec_drop, self.out_drop = (UniformDropout(p * dm) for p in (0.15, 0.1, 0.3))
         if cfg.char_dim:
             self.char_emb = nn.Embedding(N_CHARS, CHAR_EMB, padding_idx=0)
             self.char_conv = nn.Linear(3 * CHAR_EMB, cfg.char_dim)  # a width-3 convolution, as one matmul
@@ -178,12 +178,16 @@ class AlignedSeq2Seq(nn.Module):
         ch = self.src_chars[uniq.clamp(max=Vs - 1)]
         if int(uniq[-1]) >= Vs:
             ch = torch.where((uniq < Vs)[:, None], ch, self._extra[3][(uniq - Vs).clamp(min=0)])
-        e = F.pad(self.char_emb(ch), (0, 0, 1, 1))                                   # (U, L+2, CHAR_EMB)
-        # the windows by hand, not nn.Conv1d: oneDNN caches a primitive (and its memory) per input
-        # shape, and U changes with every batch: peak RSS grew 35% over ten epochs
-        h = self.char_conv(torch.cat([e[:, :-2], e[:, 1:-1], e[:, 2:]], -1))          # (U, L, char_dim)
-        h = h.masked_fill((ch == 0)[..., None], -1e4).amax(1)
-        return torch.relu(h)[inv]
+        # only the windows centred on a character (about a third of the (U, L) grid; the rest is
+        # padding, which the max skips), each as its 3 character ids (id 0 past either end: char_emb's
+        # padding row, zeros), one embedding lookup, one matmul, then the max over each word's rows.
+        # Not nn.Conv1d: oneDNN caches a primitive (and its memory) per input shape, and U changes
+        # with every batch: peak RSS grew 35% over ten epochs
+        real = ch != 0                                                                # (U, L)
+        ids = F.pad(ch, (1, 1))
+        win = torch.stack([ids[:, :-2], ids[:, 1:-1], ids[:, 2:]], -1)[real]          # (N, 3), word by word
+        h = self.char_conv(self.char_emb(win).flatten(1))                             # (N, char_dim)
+        return torch.relu(_SegmentMax.apply(h, real.nonzero()[:, 0], len(ch)))[inv]
 
     def encode(self, src: Tensor):
         """src (bs, sl) right-padded ids -> state `(hid, ctx, copy, ptr)` for `step`: ctx (bs, sl+1, em)
@@ -332,6 +336,36 @@ def _gru_cell(x: Tensor, at: Tensor, h: Tensor, rnn: nn.GRU) -> Tensor:
     W, b = rnn.weight_ih_l0, rnn.bias_ih_l0
     gi = torch.addmm(torch.addmm(b, x, W[:, :em].t()), at, W[:, em:].t())      # (bs, 3 nh)
     return gru_update(gi, torch.addmm(rnn.bias_hh_l0, h, rnn.weight_hh_l0.t()), h)
+
+
+class _SegmentMax(torch.autograd.Function):
+    """Max over the rows of x (N, d) of each group: `seg` (N,) the group (0..n-1, each with a row)
+    of each row -> (n, d). The gradient is `amax`'s: tied rows share it evenly (torch 2.13's
+    `segment_reduce` backward gives each of them all of it)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, seg: Tensor, n: int) -> Tensor:
+        top = x.new_zeros(n, x.size(1)).scatter_reduce_(0, seg[:, None].expand_as(x), x, "amax", include_self=False)
+        ctx.save_for_backward(x, seg, top)
+        return top
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, seg, top = ctx.saved_tensors
+        hit = (x == top.index_select(0, seg)).to(grad.dtype)                  # (N, d) the rows at their group's max
+        ties = torch.zeros_like(top).index_add_(0, seg, hit)
+        return hit * (grad / ties).index_select(0, seg), None, None
+
+
+class UniformDropout(nn.Dropout):
+    """`nn.Dropout` whose mask comes from `uniform_`, about twice as fast on a CPU as the
+    `bernoulli_` of torch's: each element kept with probability 1 - p and scaled by 1 / (1 - p);
+    the identity in eval mode."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0: return x
+        keep = torch.empty_like(x).uniform_().ge_(self.p)                           # 1 with probability 1 - p
+        return x * keep.mul_(1 / (1 - self.p) if self.p < 1 else 0.0)
 
 
 def frequent_rows(itos: Sequence[str], counts: dict, min_freq: int = 2) -> list[int]:

@@ -79,6 +79,8 @@ def gru_update(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
     """torch's GRU update: input and hidden projections gi, gh (bs, 3 nh) (biases included, gate
     order r, z, n) and state h (bs, nh) -> new state (bs, nh)."""
     nh = h.size(1)
-    r, z = torch.sigmoid(gi[:, :2 * nh] + gh[:, :2 * nh]).chunk(2, 1)      # both gates in one op
-    n = torch.tanh(gi[:, 2 * nh:] + r * gh[:, 2 * nh:])
+    # split, not sliced: the backward of a split is one concatenation, each slice's a zero tensor
+    (i_rz, i_n), (h_rz, h_n) = gi.split((2 * nh, nh), 1), gh.split((2 * nh, nh), 1)
+    r, z = torch.sigmoid(i_rz + h_rz).chunk(2, 1)                            # both gates in one op
+    n = torch.tanh(i_n + r * h_n)
     return (h - n) * z + n

@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seq2seq.aligned import AlignedSeq2Seq, CandidateLoss, copy_pointers, frequent_rows, shift_target
+from seq2seq.aligned import (AlignedSeq2Seq, CandidateLoss, UniformDropout, _SegmentMax, copy_pointers,
+                             frequent_rows, shift_target)
 from seq2seq.decode import FaithfulConstraint, check_faithful, faithful_states, generate
 from seq2seq.features import N_SHAPES, ngram_rows, subword_vectors, word_shape, word_vector
 from seq2seq.metrics import span_scores
@@ -379,6 +380,51 @@ def test_char_features_get_gradients_and_can_be_turned_off():
                                      char_dim=0, ctx_skip=False), SRC, TGT)
     assert not hasattr(off, "char_conv") and "src_chars" not in off.state_dict()
     assert "src_chars" not in m.state_dict()  # derived from the vocabulary, not saved
+
+
+def _char_features_on_the_grid(m, toks):
+    "The character features of `toks` as first written: every (word, position) of the padded grid, masked, amax."
+    from seq2seq.features import char_ids
+    ch = char_ids(toks)
+    e = F.pad(m.char_emb(ch), (0, 0, 1, 1))
+    h = m.char_conv(torch.cat([e[:, :-2], e[:, 1:-1], e[:, 2:]], -1))
+    return torch.relu(h.masked_fill((ch == 0)[..., None], -1e4).amax(1))
+
+
+def test_char_features_equal_the_masked_max_over_the_padded_grid():
+    "Values and gradients; repeated characters make tied windows, one word is cut to 20 characters."
+    m = _model().train()
+    toks = ["Ana", "aaaa", "Wenceslao", "de", "Ana", "1111-1111", "Zubizarreta" * 3, "40", "x", "años"]
+    src = m.numericalize([toks])[0][None]
+    params = [m.char_emb.weight, m.char_conv.weight, m.char_conv.bias]
+    ours, ref = m._char_features(src)[0], _char_features_on_the_grid(m, toks)
+    assert torch.allclose(ours, ref, rtol=0, atol=1e-6)                 # equal here; GEMMs may round otherwise
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad((ours * g).sum(), params), torch.autograd.grad((ref * g).sum(), params)):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_segment_max_is_amax_per_group_and_tied_rows_share_the_gradient():
+    x = torch.tensor([[1., 5.], [1., 2.], [0., 5.], [3., -1.], [2., -1.]], requires_grad=True)
+    seg = torch.tensor([0, 0, 0, 1, 1])
+    top = _SegmentMax.apply(x, seg, 2)
+    assert top.tolist() == [[1., 5.], [3., -1.]]
+    top.backward(torch.tensor([[1., 2.], [4., 6.]]))
+    assert x.grad.tolist() == [[0.5, 1.], [0.5, 0.], [0., 1.], [4., 3.], [0., 3.]]
+
+
+def test_uniform_dropout_keeps_1_minus_p_scaled_and_is_the_identity_in_eval():
+    m = _model().train()
+    assert [(type(d), d.p) for d in (m.in_drop, m.emb_dec_drop, m.out_drop)] == \
+        [(UniformDropout, 0.15), (UniformDropout, 0.1), (UniformDropout, 0.3)]
+    drop, x = UniformDropout(0.3), torch.rand(200_000) + 1
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005
+    assert torch.allclose(y[kept], x[kept] / 0.7)
+    assert not torch.equal(drop(x) != 0, kept)                             # a fresh mask each call
+    assert drop.eval()(x) is x and UniformDropout(0.0)(x) is x
+    assert UniformDropout(1.0)(x).eq(0).all()
 
 
 def test_model_files_written_before_the_character_features_keep_their_architecture(tmp_path):
