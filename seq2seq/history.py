@@ -22,12 +22,14 @@ from fastai.torch_core import get_model
 
 from .distributed import is_distributed, is_main_process
 from .errors import UserError
+from .tags import is_open
 from .utils import atomic_write, save_png
 
-__all__ = ["valid_monitors", "monitor_mode", "check_monitor", "best_epoch", "json_number", "SmoothLoss",
+__all__ = ["valid_monitors", "monitor_mode", "check_monitor", "resolve_monitor", "AUTO", "best_epoch", "json_number", "SmoothLoss",
            "JsonlLogger", "plot_history", "JSONL"]
 
 JSONL = "metrics.jsonl"
+AUTO = "auto"  # `--monitor auto`: see `resolve_monitor`
 
 
 # ---------------------------------------------------------------- monitored values
@@ -53,6 +55,19 @@ def check_monitor(learn, name: str) -> str:
     names = valid_monitors(learn)
     if name not in names: raise UserError(f"monitor {name!r}: unknown; choose one of {', '.join(names)}")
     return monitor_mode(name)
+
+
+def resolve_monitor(learn, name: str, decodes: bool) -> str:
+    """`name`, or for "auto" the value that judges an epoch of `learn` best: "span_f1" when each
+    epoch decodes validation sentences (`decodes`) and their targets hold spans (the task that
+    restores tags), else "valid_loss". The validation loss is a poor judge of the tagging it
+    stands for: near its floor it moves by noise, and one MEDDOCAN run exported epoch 3 of 10 by
+    it (validation span F1 0.937; the last epochs 0.952, dev F1 0.932 against 0.949)."""
+    if name != AUTO: return name
+    y = learn.data.valid_ds.y
+    opens = {i for i, t in enumerate(y.vocab.itos) if is_open(t)}
+    spans = decodes and any(opens.intersection(np.asarray(ids).tolist()) for ids in y.items)
+    return "span_f1" if spans and "span_f1" in valid_monitors(learn) else "valid_loss"
 
 
 def best_epoch(rows: List[dict], monitor: str) -> Optional[int]:

@@ -93,8 +93,10 @@ class TrainConfig:
     device: str = option("auto", "auto (CUDA when available), cpu, cuda or cuda:N")
     fp16: bool = option(False, "mixed-precision training (CUDA only)")
     threads: Optional[int] = option(None, "CPU threads for torch (default: usable cores, at most 8)")
-    monitor: str = option("valid_loss", "value that picks the best epoch (best.pth, the exported weights) and "
-                                        "drives --patience: valid_loss, train_loss, token_acc, bleu, chrf or span_f1")
+    monitor: str = option("auto", "value that picks the best epoch (best.pth, the exported weights) and drives "
+                                  "--patience: auto (span_f1 when the validation targets hold spans and "
+                                  "--decode-limit > 0, else valid_loss), valid_loss, train_loss, token_acc, bleu, "
+                                  "chrf or span_f1")
     patience: Optional[int] = option(None, "stop after this many epochs without a better --monitor value")
     resume: Optional[str] = option(None, "continue the interrupted run in DIR from its last epoch (DIR/last.pth); "
                                          "give the same data and model options; DIR is also the output folder",

@@ -22,7 +22,7 @@ from .device import maybe_fp16, pick_device, set_threads, use_device
 from .learner import export_learner, export_safe, seq2seq_learner
 from .modelfile import MODEL_FILE
 from .checkpoint import monitor_callbacks, read_checkpoint, resume
-from .history import JsonlLogger, check_monitor
+from .history import AUTO, JsonlLogger, check_monitor, resolve_monitor
 from .train_config import OUTPUTS, TrainConfig, auto_bs, valid_share
 from .utils import atomic_write, save_png
 
@@ -111,14 +111,16 @@ def _train(cfg: TrainConfig, out: Path, dev, log) -> dict:
         learn = seq2seq_learner(data, cfg.model, vectors=cfg.vectors, cache_dir=out / "cache", lang=cfg.lang,
                                 src=cfg.src, tgt=cfg.tgt, teacher_forcing=cfg.teacher_forcing, decode_limit=cfg.decode_limit,
                                 seed=cfg.seed, verbose=main)
-    check_monitor(learn, cfg.monitor)  # before a long lr_find
+    monitor = resolve_monitor(learn, cfg.monitor, cfg.decode_limit > 0)
+    check_monitor(learn, monitor)  # before a long lr_find
+    if cfg.monitor == AUTO: log(f"the exported epoch is the best by {monitor} (--monitor auto)")
     maybe_fp16(learn, cfg.fp16, dev)
     start, epochs, lr = _start_schedule(learn, cfg, ck, out, main, log)
     rows = []
     if start is not None and start >= epochs:
         log("nothing left to train: that run finished (or stopped early)")
     else:
-        cbs = monitor_callbacks(learn, out, monitor=cfg.monitor, patience=cfg.patience)
+        cbs = monitor_callbacks(learn, out, monitor=monitor, patience=cfg.patience)
         with distributed_training(learn, seed=cfg.seed):  # DDP when several processes run this, else nothing
             learn.fit_one_cycle(epochs, lr, start_epoch=start, callbacks=cbs)
         rows = next(cb.rows for cb in cbs if isinstance(cb, JsonlLogger))

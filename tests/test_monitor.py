@@ -24,7 +24,7 @@ from seq2seq.metrics import TokenAccuracy
 from seq2seq.model import ModelConfig
 from seq2seq.best import BEST
 from seq2seq.checkpoint import LAST, CheckpointError, atomic_save, monitor_callbacks, read_checkpoint, resume
-from seq2seq.history import JSONL, best_epoch, check_monitor, monitor_mode, valid_monitors
+from seq2seq.history import JSONL, best_epoch, check_monitor, monitor_mode, resolve_monitor, valid_monitors
 from seq2seq.utils import seed_everything
 
 EPOCHS, LR = 4, 1e-2
@@ -149,6 +149,22 @@ def test_unknown_monitor_lists_the_valid_names(data, work):
     with pytest.raises(ValueError) as e:
         monitor_callbacks(learn, work / "x", monitor="accuracy")
     assert "accuracy" in str(e.value) and all(n in str(e.value) for n in names)
+
+
+def test_auto_monitor_is_span_f1_when_validation_targets_hold_spans(data, work):
+    learn = make_learner(data, work)
+    assert resolve_monitor(learn, "auto", decodes=True) == "span_f1"
+    assert resolve_monitor(learn, "auto", decodes=False) == "valid_loss"   # --decode-limit 0: no span F1
+    assert resolve_monitor(learn, "chrf", decodes=True) == "chrf"          # a name given is kept
+    plain = read_pairs("data/sample.csv", verbose=False).iloc[:64]
+    plain = plain.assign(annotated_text=plain.orig_text)                   # no spans anywhere
+    learn = make_learner(seq2seq_data(plain, path=work / "plain", bs=16), work / "plain")
+    assert resolve_monitor(learn, "auto", decodes=True) == "valid_loss"
+
+
+def test_training_defaults_to_the_auto_monitor():
+    from seq2seq.train_config import TrainConfig
+    assert TrainConfig().monitor == "auto"
 
 
 # ---------------------------------------------------------------- resume
