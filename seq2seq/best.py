@@ -47,6 +47,10 @@ class SaveBest(LearnerCallback):
             warnings.warn(f"{self.file} is missing; keeping the last epoch's weights, not epoch {best}'s")
             return
         st = torch.load(self.file, map_location="cpu", weights_only=True)
+        if st.get("epoch") != best and st.get("monitor") != self.monitor:  # a run resumed under another --monitor
+            warnings.warn(f"{self.file} holds the best epoch by {st.get('monitor')}, the interrupted run's monitor; "
+                          f"keeping the last epoch's weights, not epoch {best}'s (the best by {self.monitor})")
+            return
         if st.get("epoch") != best: raise CheckpointError(f"{self.file}: holds epoch {st.get('epoch')}, not the best "
                                                           f"epoch {best}")
         get_model(self.learn.model).load_state_dict(st["model"])

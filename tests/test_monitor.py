@@ -287,6 +287,24 @@ def test_early_stopping_stops_and_the_best_weights_come_back(data, work, tmp_pat
     assert resume(make_learner(data, work), tmp_path) == 5  # stopped early: nothing left to train
 
 
+def test_a_best_file_of_another_monitor_keeps_the_last_weights(data, work, tmp_path):
+    "A run resumed under another --monitor: best.pth holds the old monitor's pick; warn, do not fail."
+    from types import SimpleNamespace
+    from seq2seq.best import SaveBest
+    learn = quick_learner(data, work, [])
+    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    rows = [{"epoch": 0, "valid_loss": 0.1, "score": 0.5}, {"epoch": 1, "valid_loss": 0.3, "score": 0.9},
+            {"epoch": 2, "valid_loss": 0.2, "score": 0.7}]
+    other = {k: torch.zeros_like(v) for k, v in before.items()}
+    atomic_save({"kind": "seq2seq-best", "epoch": 0, "monitor": "valid_loss", "model": other}, tmp_path / BEST)
+    with pytest.warns(UserWarning, match="best epoch by valid_loss"):
+        SaveBest(learn, tmp_path, SimpleNamespace(rows=rows), monitor="score").on_train_end(None)
+    assert all(torch.equal(v, before[k]) for k, v in learn.model.state_dict().items())
+    with pytest.raises(CheckpointError, match="holds epoch 0, not the best epoch 1"):  # same monitor: corrupt
+        atomic_save({"kind": "seq2seq-best", "epoch": 0, "monitor": "score", "model": other}, tmp_path / BEST)
+        SaveBest(learn, tmp_path, SimpleNamespace(rows=rows), monitor="score").on_train_end(None)
+
+
 def test_early_stopping_waits_while_the_metric_improves(data, work, tmp_path):
     learn = quick_learner(data, work, [0.1, 0.2, 0.3])
     learn.fit_one_cycle(3, LR, callbacks=monitor_callbacks(learn, tmp_path, monitor="score", patience=1, plots=False))
