@@ -67,24 +67,28 @@ class Span(NamedTuple):
     type: str
 
 
-# The three tests below run on every token of every text (tokenizer, restore): a marker starts
-# with "{{", and testing that first spares almost all tokens the regex.
+def _marker_match(tok: str):
+    """MARKER_RE's full match of `tok`, or None. The tests below run on every token of every text
+    (tokenizer, restore): a marker starts with "{{", and testing that first spares almost all
+    tokens the regex."""
+    return MARKER_RE.fullmatch(tok) if tok[:2] == '{{' else None
+
 
 def is_marker(tok: str) -> bool:
     "True if the whole of `tok` is exactly one open or close marker."
-    return tok[:2] == '{{' and MARKER_RE.fullmatch(tok) is not None
+    return _marker_match(tok) is not None
 
 
 def is_open(tok: str) -> bool:
     "True if `tok` is exactly one open marker such as `{{DATE}}`."
-    m = tok[:2] == '{{' and MARKER_RE.fullmatch(tok)
-    return bool(m) and not m['close']
+    m = _marker_match(tok)
+    return m is not None and not m['close']
 
 
 def is_close(tok: str) -> bool:
     "True if `tok` is exactly one close marker such as `{{/DATE}}`."
-    m = tok[:2] == '{{' and MARKER_RE.fullmatch(tok)
-    return bool(m) and bool(m['close'])
+    m = _marker_match(tok)
+    return m is not None and bool(m['close'])
 
 
 def marker_type(tok: str) -> str:
