@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .tags import MARKER_RE, Span, annotate, parse
+from .tags import MARKER_RE, Span, annotate, has_markers, parse
 
 __all__ = ["mention_pools", "swap_row", "swap_mentions"]
 
@@ -53,7 +53,7 @@ def swap_mentions(pairs: pd.DataFrame, src: str, tgt: str, train_idx, copies: fl
     if copies <= 0: return pairs.iloc[:0].copy()
     ann, plain_col = _columns(pairs, src, tgt)
     rows = pairs.iloc[np.asarray(train_idx, dtype=int)]
-    rows = rows[rows[ann].map(lambda t: MARKER_RE.search(t) is not None)]
+    rows = rows[rows[ann].map(has_markers)]
     pools, rng = mention_pools(rows[ann]), np.random.default_rng(seed)
     whole, part = int(copies), copies - int(copies)
     picks = [rows] * whole + [rows[rng.random(len(rows)) < part]]

@@ -19,7 +19,7 @@ from fastai.text.data import NumericalizeProcessor, SortishSampler, SortSampler,
 from fastai.text.transform import Tokenizer, Vocab
 
 from .augment import swap_mentions
-from .tags import MARKER_RE, check_column, escape_text, is_marker, strip_tags
+from .tags import check_column, escape_text, has_markers, is_marker, strip_tags
 from .tokenizer import JOIN, SPACE, MarkerTokenizer, detokenize
 from .errors import DataError
 from .train_config import AugmentConfig
@@ -83,7 +83,7 @@ def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *
     if check_tags:  # the target always; the source too when it holds markers (the strip task)
         for col in (tgt, src):
             cells = df[col].where(~blank)
-            if col == tgt or cells.dropna().map(lambda c: MARKER_RE.search(c) is not None).any():
+            if col == tgt or cells.dropna().map(has_markers).any():
                 check_column(cells, col, name)
         bad = _disagree(df, ~blank, src, tgt)
         if bad.any() and not skip_bad_rows: raise DataError(_disagree_msg(df, bad, src, tgt, name))
@@ -99,7 +99,7 @@ def read_pairs(csv_or_df, src: str = "orig_text", tgt: str = "annotated_text", *
 
 def _annotated_side(df: pd.DataFrame, src: str, tgt: str) -> tuple:
     "(annotated column, plain column): the target, unless only the source holds markers (strip task)."
-    has = {c: df[c].dropna().map(lambda t: MARKER_RE.search(t) is not None).any() for c in (src, tgt)}
+    has = {c: df[c].dropna().map(has_markers).any() for c in (src, tgt)}
     return (src, tgt) if has[src] and not has[tgt] else (tgt, src)
 
 
@@ -256,7 +256,7 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
         train_idx = np.setdiff1d(np.arange(len(pairs)), valid_idx)
         extra = swap_mentions(pairs, src, tgt, train_idx, augment.copies, augment.rate, seed)
         pairs = pd.concat([pairs, extra], ignore_index=True)
-    if pairs[tgt].map(lambda c: MARKER_RE.search(c) is not None).any():  # restore task: a plain source is
+    if pairs[tgt].map(has_markers).any():  # restore task: a plain source is
         pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
     src_min = min_freq if src_min_freq is None else src_min_freq
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,

@@ -20,7 +20,7 @@ from .errors import TagError
 
 __all__ = ['MARKER_RE', 'Span', 'TagError', 'is_marker', 'is_open', 'is_close', 'marker_type',
            'open_marker', 'close_marker', 'parse', 'strip_tags', 'spans', 'validate', 'annotate',
-           'check_column', 'tag_types', 'escape_text', 'unescape_text']
+           'check_column', 'tag_types', 'escape_text', 'unescape_text', 'has_markers']
 
 _TYPE = r'[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_-]+)?'
 _TYPE_RE = re.compile(_TYPE)
@@ -149,6 +149,11 @@ def parse(text: str) -> tuple[str, list[Span]]:
     parts.append(text[pos:])
     plain, at = _unescape_map(''.join(parts))
     return plain, [Span(at(s), at(e), t) for s, e, t in res]
+
+
+def has_markers(text: str) -> bool:
+    "Whether `text` holds a marker, valid or not in its place (`{{TYPE}}` or `{{/TYPE}}`)."
+    return MARKER_RE.search(text) is not None
 
 
 def strip_tags(text: str) -> str:

@@ -249,3 +249,11 @@ def test_any_plain_text_round_trips_through_annotate(plain, data):
 def test_the_documented_escape(plain, written):
     from seq2seq.tags import escape_text
     assert escape_text(plain) == written and parse(written) == (plain, [])
+
+
+@pytest.mark.parametrize('text,has', [
+    (EX, True), (EX_PLAIN, False), ('a {{/DATE}} b', True), ('{{DATE} and }}', False), ('', False)])
+def test_has_markers_finds_any_marker(text, has):
+    from seq2seq.tags import escape_text, has_markers
+    assert has_markers(text) is has
+    assert not has_markers(escape_text(text))  # escaped, marker-like text is text
