@@ -256,8 +256,8 @@ def seq2seq_data(pairs: pd.DataFrame, src: str = "orig_text", tgt: str = "annota
         train_idx = np.setdiff1d(np.arange(len(pairs)), valid_idx)
         extra = swap_mentions(pairs, src, tgt, train_idx, augment.copies, augment.rate, seed)
         pairs = pd.concat([pairs, extra], ignore_index=True)
-    if pairs[tgt].map(has_markers).any():  # restore task: a plain source is
-        pairs = pairs.assign(**{src: pairs[src].map(escape_text)})         # escaped, as `restore` reads it
+    if pairs[tgt].map(has_markers).any():  # restore task: a plain source is escaped, as `restore` reads it
+        pairs = pairs.assign(**{src: pairs[src].map(escape_text)})
     src_min = min_freq if src_min_freq is None else src_min_freq
     il = Seq2SeqTextList.from_df(pairs, path=path, cols=src,
                                  processor=_processors(lang, False, max_vocab, src_min, src_open_vocab))
