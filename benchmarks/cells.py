@@ -26,11 +26,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from seq2seq.cells import CELLS  # noqa: E402
+from seq2seq.models.cells import CELLS  # noqa: E402
 from seq2seq.config import add_options, from_args  # noqa: E402
-from seq2seq.data import read_pairs, seq2seq_data  # noqa: E402
-from seq2seq.learner import seq2seq_learner  # noqa: E402
-from seq2seq.model import ModelConfig  # noqa: E402
+from seq2seq.data.pairs import read_pairs, seq2seq_data  # noqa: E402
+from seq2seq.training.learner import seq2seq_learner  # noqa: E402
+from seq2seq.models.config import ModelConfig  # noqa: E402
 from seq2seq.utils import seed_everything  # noqa: E402
 
 __all__ = ["train_cell", "plot_losses", "main"]

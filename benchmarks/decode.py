@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from seq2seq.cli import run  # noqa: E402
+from seq2seq.commands.cli import run  # noqa: E402
 
 DEMO = ROOT / "models" / "demo"
 RUNS = ("greedy", "topk", "nucleus", "beam", "beam-bs1")  # beam-bs1: beam search one sentence at a time
@@ -89,7 +89,7 @@ def main(argv=None):
     if not Path(a.model).exists():
         raise FileNotFoundError(f"{a.model}: no such model file; run `make demo` first (or pass --model)")
     import torch
-    from seq2seq.learner import load_seq2seq
+    from seq2seq.training.learner import load_seq2seq
     if a.threads: torch.set_num_threads(a.threads)
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device)
     texts = _texts(a, learn)

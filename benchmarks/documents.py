@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from seq2seq.cli import run
+from seq2seq.commands.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,11 +79,11 @@ def main(argv=None):
     if not Path(a.model).exists():
         raise FileNotFoundError(f"{a.model}: no such model file; run `make demo` first (or pass --model)")
     import torch
-    from seq2seq.learner import load_seq2seq
-    from seq2seq.predict_csv import predict_csv
-    from seq2seq.predict_docs import predict_docs
-    from seq2seq.redact import RedactConfig
-    from seq2seq.writers import OutputConfig
+    from seq2seq.training.learner import load_seq2seq
+    from seq2seq.deid.predict_csv import predict_csv
+    from seq2seq.deid.pipeline import predict_docs
+    from seq2seq.deid.redact import RedactConfig
+    from seq2seq.formats.writers import OutputConfig
     torch.set_num_threads(a.threads)
     learn = load_seq2seq(a.model, device="cpu")
     quiet = lambda *x: None  # noqa: E731

@@ -3,7 +3,7 @@
 
 Systems (rows), all on the same sentences and seed:
   copy       the source unchanged (no model): the floor every system must beat
-  crf        the CRF tagger baseline (seq2seq/crf.py), trained here on the same training rows
+  crf        the CRF tagger baseline (seq2seq/models/crf.py), trained here on the same training rows
   seed, attention, aligned
              the seq2seq architectures, trained with `training.train` and a `TrainConfig` whose
              every field is the default (what `scripts/train.py --csv ... --lang ... --out ...` gives)
@@ -41,8 +41,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from seq2seq.cli import run  # noqa: E402
-from seq2seq.data import DataError, read_pairs  # noqa: E402
+from seq2seq.commands.cli import run  # noqa: E402
+from seq2seq.errors import DataError  # noqa: E402
+from seq2seq.data.pairs import read_pairs  # noqa: E402
 from seq2seq.errors import ConfigError  # noqa: E402
 
 __all__ = ["CORPORA", "load_corpus", "arch_config", "run_system", "score", "main"]
@@ -146,8 +147,8 @@ def _apply(cfg, overrides: dict, system: str):
 
 def _check_overrides(a):
     "Apply every --set to a default config of its system, so a bad one fails before any training."
-    from seq2seq.crf import CrfConfig
-    from seq2seq.training import TrainConfig
+    from seq2seq.models.crf import CrfConfig
+    from seq2seq.training.config import TrainConfig
     for system, ov in a.overrides.items(): _apply(CrfConfig() if system == "crf" else TrainConfig(), ov, system)
 
 
@@ -222,14 +223,14 @@ def _log(msg: str):
 
 def default_arch() -> str:
     "The architecture `ModelConfig()` builds: its `arch` field, or 'seed' in a version without one."
-    from seq2seq.model import ModelConfig
+    from seq2seq.models.config import ModelConfig
     return getattr(ModelConfig(), "arch", "seed")
 
 
 def arch_config(arch: str):
     """`ModelConfig` of architecture `arch` with every other field at its default, or None when this
     version of the package cannot build it (no `arch` field and not one of the legacy two)."""
-    from seq2seq.model import ModelConfig
+    from seq2seq.models.config import ModelConfig
     if "arch" in {f.name for f in fields(ModelConfig)}: return ModelConfig(arch=arch)
     return ModelConfig(attention=LEGACY[arch]) if arch in LEGACY else None
 
@@ -243,7 +244,7 @@ def _cap_note(system: str, a, n_rows) -> str:
 
 def _train_crf(train: pd.DataFrame, test: pd.DataFrame, lang: str, a, folder: Path) -> dict:
     "Fit the CRF on `train`, save it to `folder`, tag `test`: the figures and predictions."
-    from seq2seq.crf import CrfConfig, train_crf
+    from seq2seq.models.crf import CrfConfig, train_crf
     cfg = _apply(CrfConfig(), a.overrides.get("crf", {}), "crf")
     res = {}
     with _clock(res, "train"): tagger = train_crf(train, lang=lang, cfg=cfg)
@@ -254,8 +255,9 @@ def _train_crf(train: pd.DataFrame, test: pd.DataFrame, lang: str, a, folder: Pa
 
 def _train_arch(arch: str, train_csv: Path, test: pd.DataFrame, lang: str, a, folder: Path) -> dict:
     "Train architecture `arch` with `training.train` into `folder`, reload it and restore `test` greedy, faithful."
-    from seq2seq.learner import load_seq2seq
-    from seq2seq.training import TrainConfig, train
+    from seq2seq.training.learner import load_seq2seq
+    from seq2seq.training.config import TrainConfig
+    from seq2seq.training.job import train
     from seq2seq.utils import seed_everything
     mcfg = arch_config(arch)
     if mcfg is None: return {"skipped": f"architecture {arch!r} is not in this version (ModelConfig has no `arch`)"}
@@ -294,7 +296,7 @@ def run_system(system: str, train: pd.DataFrame, test: pd.DataFrame, lang: str, 
 
 def score(preds, test: pd.DataFrame, types) -> dict:
     "Strict micro span P/R/F1, F1 of each of `types`, exact match and faithfulness of `preds` against `test`."
-    from seq2seq.metrics import exact_match, faithfulness, span_scores
+    from seq2seq.text.scores import exact_match, faithfulness, span_scores
     refs = test["annotated_text"].tolist()
     sp = span_scores(preds, refs)
     return {"precision": sp["precision"], "recall": sp["recall"], "f1": sp["f1"], "support": sp["support"],
@@ -305,7 +307,7 @@ def score(preds, test: pd.DataFrame, types) -> dict:
 def top_types(test: pd.DataFrame, n: int = N_TYPES) -> list:
     "The `n` most frequent span types of the test references (ties by name)."
     from collections import Counter
-    from seq2seq.tags import tag_types
+    from seq2seq.text.tags import tag_types
     c = Counter(t for r in test["annotated_text"] for t in tag_types(r))
     return [t for t, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 

@@ -9,7 +9,7 @@ Adam step) of:
 - `full_forcing`: our model at `pr_force=1` (one decoder GRU call over the whole target);
 - `pr_force_0.5`: our model at `pr_force=0.5` (the step loop of `Seq2SeqRNN.forward`);
 - `attention`: our model with attention, full forcing;
-- `faithful`: the default model (`--arch aligned`, seq2seq/aligned.py) at the same sizes, trained
+- `faithful`: the default model (`--arch aligned`, seq2seq/models/aligned.py) at the same sizes, trained
   on the faithful (candidate) objective, `--markers` tag markers in its target vocabulary;
 - `faithful_floor`: the matmuls of that model alone (encoder, projections, decoder, candidate
   logits: each shape timed on its own, forward once and backward twice), i.e. the most target
@@ -35,8 +35,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 
 from seq2seq.config import add_options  # noqa: E402
-from seq2seq.metrics import seq2seq_loss  # noqa: E402
-from seq2seq.model import ModelConfig, get_seq2seq_model  # noqa: E402
+from seq2seq.models.losses import seq2seq_loss  # noqa: E402
+from seq2seq.models.config import ModelConfig  # noqa: E402
+from seq2seq.models.rnn import get_seq2seq_model  # noqa: E402
 
 __all__ = ["StepLoopSeq2Seq", "measure", "main"]
 
@@ -128,7 +129,8 @@ def _ours(args, device, pr_force=1.0, attention=False):
 
 def _aligned(args, device):
     "The default (aligned, faithful) model at the benchmark's sizes, over a vocabulary with `args.markers` markers."
-    from seq2seq.aligned import AlignedSeq2Seq, CandidateLoss
+    from seq2seq.models.aligned import AlignedSeq2Seq
+    from seq2seq.models.losses import CandidateLoss
     n_types = args.markers // 2
     words = [f"w{i}" for i in range(args.vocab - 4 - 2 * n_types)]
     marks = [m for i in range(n_types) for m in (f"{{{{T{i}}}}}", f"{{{{/T{i}}}}}")]

@@ -4,8 +4,8 @@ P/R/F1 on dev of (1) each family of built-in labelling functions, (2) their majo
 skweak's HMM label model, (4) the seq2seq model trained on silver labels of train.csv and, with
 --gold, (5) the same model trained on train.csv's gold labels, with CPU minutes.
 
-The labelling functions are the built-in ones (seq2seq/lfs_builtin.py: regex, context and the
-general-knowledge gazetteers of data/gazetteers), written without looking at dev. The HMM is
+The labelling functions are the built-in ones (seq2seq/weak/builtin.py: regex, context and the
+general-knowledge gazetteers of seq2seq/resources/gazetteers), written without looking at dev. The HMM is
 fitted, without labels, on the train texts' votes and applied to dev. The silver CSV is the
 HMM's labels of train.csv (every row; a seeded --train-rows sample of it trains the end model).
 One more row, clearly marked, adds gazetteers built from train.csv's *gold* spans: that leaks
@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seq2seq.cli import run
+from seq2seq.commands.cli import run
 from seq2seq.config import add_options, from_args
 from seq2seq.errors import DataError
-from seq2seq.train_config import TrainConfig
+from seq2seq.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,9 +99,9 @@ def _load(a):
 
 def _label_rows(a, train, dev, out: Path) -> tuple:
     "Rows (1)-(3) and the leaky gazetteer row; also writes the silver train CSV. Returns (rows, silver path)."
-    from seq2seq.label_model import LabelModelConfig, aggregate, fit_label_model, silver_pairs
-    from seq2seq.lfs_builtin import builtin_lfs, default_gazetteer_lfs, gazetteers_from_csv
-    from seq2seq.weak import apply_lfs, family_scores, gold_spans, span_prf
+    from seq2seq.weak.label_model import LabelModelConfig, aggregate, fit_label_model, silver_pairs
+    from seq2seq.weak.builtin import builtin_lfs, default_gazetteer_lfs, gazetteers_from_csv
+    from seq2seq.weak.functions import apply_lfs, family_scores, gold_spans, span_prf
     rows, gold = {}, gold_spans(list(dev.annotated_text))
     cost = {}
     with _clock(cost):
@@ -139,9 +139,9 @@ def _label_rows(a, train, dev, out: Path) -> tuple:
 
 def _end_model(a, csv: Path, dev, out: Path, name: str) -> dict:
     "Train the end model on `csv` (a seeded --train-rows sample) and score its faithful greedy decodes of dev."
-    from seq2seq.learner import load_seq2seq
-    from seq2seq.metrics import span_scores
-    from seq2seq.training import train
+    from seq2seq.training.learner import load_seq2seq
+    from seq2seq.text.scores import span_scores
+    from seq2seq.training.job import train
     from seq2seq.utils import seed_everything
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)[["orig_text", "annotated_text"]]
     if a.train_rows and a.train_rows < len(df):

@@ -8,7 +8,7 @@ Run it from the repository root with the package importable (`make` installs it 
 import argparse
 from pathlib import Path
 
-from seq2seq.synth import make_pairs, span_counts, write_csv
+from seq2seq.data.synth import make_pairs, span_counts, write_csv
 
 
 def parse_args(argv=None):

@@ -6,7 +6,7 @@ Run it from the repository root with the package importable (`make` installs it 
 """
 import sys
 
-from seq2seq.cli import run
+from seq2seq.commands.cli import run
 from seq2seq.commands.weak_label import main, parse_args  # noqa: F401  (parse_args: for importers)
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Scripts print a `UserError` as one line and exit 2 (see `cli.run`); anything else shows its
 traceback. `UserError` subclasses ValueError so `except ValueError` callers keep working. The
-modules that raise these errors re-export them (e.g. `seq2seq.data.DataError`).
+modules that raise these errors re-export them (e.g. `seq2seq.errors.DataError`).
 """
 from typing import Optional
 

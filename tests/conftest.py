@@ -35,8 +35,9 @@ def tiny_model(tmp_path_factory):
     Returns the path of its model.safetensors (the folder also holds export.pkl, valid.csv and the
     other outputs).
     """
-    from seq2seq.model import ModelConfig
-    from seq2seq.training import TrainConfig, train
+    from seq2seq.models.config import ModelConfig
+    from seq2seq.training.config import TrainConfig
+    from seq2seq.training.job import train
     from seq2seq.utils import seed_everything
     out = tmp_path_factory.mktemp("tiny_model")
     csv = out / "train.csv"

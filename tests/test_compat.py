@@ -87,14 +87,15 @@ def _pairs(n: int = 12) -> pd.DataFrame:
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    from seq2seq.data import seq2seq_data
+    from seq2seq.data.pairs import seq2seq_data
     return seq2seq_data(_pairs(), path=tmp_path_factory.mktemp('data'), bs=4, min_freq=1, valid_pct=0.25, seed=1)
 
 
 def _tiny_learner(data, path) -> Learner:
     "A tiny seq2seq Learner (random embeddings), fitted one epoch so that it has optimizer state."
-    from seq2seq.metrics import seq2seq_loss
-    from seq2seq.model import ModelConfig, Seq2SeqRNN
+    from seq2seq.models.losses import seq2seq_loss
+    from seq2seq.models.config import ModelConfig
+    from seq2seq.models.rnn import Seq2SeqRNN
     torch.manual_seed(0)
     nx, ny = len(data.train_ds.x.vocab.itos), len(data.train_ds.y.vocab.itos)
     model = Seq2SeqRNN(nn.Embedding(nx, 8), nn.Embedding(ny, 8), ModelConfig(emb_size=8, hidden=8, layers=1))
@@ -180,3 +181,60 @@ def test_fastai_load_keeps_explicit_weights_only(tmp_path):
     torch.save({'fn': partial(max, 1)}, f)
     with compat.fastai_load(), pytest.raises(pickle.UnpicklingError):
         torch.load(f, weights_only=True)
+
+
+# ---------------------------------------------------------------- 5. model files of the flat layout
+
+LEGACY = ROOT / "tests" / "fixtures" / "legacy"
+
+
+def _pickled_globals(export: Path) -> set:
+    "(module, name) of every class or function the pickle of an export names."
+    import io
+    import pickletools
+    import zipfile
+    z = zipfile.ZipFile(export)
+    data = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+    res, strs = set(), []
+    for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE"): strs.append(arg)
+        elif op.name == "STACK_GLOBAL": res.add(tuple(strs[-2:]))
+        elif op.name == "GLOBAL": res.add(tuple(arg.split(" ", 1)))
+    return res
+
+
+@pytest.mark.parametrize("arch", ["aligned", "seed"])
+def test_model_files_written_before_the_move_give_the_same_predictions(arch, capsys):
+    "export.pkl (old class paths, read through compat.moved) and model.safetensors of the pre-move code."
+    from seq2seq.training.learner import Seq2SeqLearner, load_seq2seq
+    old = {m for m, _ in _pickled_globals(LEGACY / arch / "export.pkl") if m.startswith("seq2seq.")}
+    assert "seq2seq.learner" in old and "seq2seq.model" in old  # the fixture really names the flat layout
+    exp = json.loads((LEGACY / "expected.json").read_text())
+    for name in ("export.pkl", "model.safetensors"):
+        learn = load_seq2seq(LEGACY / arch / name, trust=True)
+        assert isinstance(learn, Seq2SeqLearner)
+        assert learn.restore(exp["texts"]) == exp["predictions"][arch], name
+
+
+def test_every_old_class_path_resolves_to_the_same_kind_of_object():
+    import importlib
+    for arch in ("aligned", "seed"):
+        for mod, name in _pickled_globals(LEGACY / arch / "export.pkl"):
+            if not mod.startswith("seq2seq"): continue
+            new_mod, new_name = compat.moved(mod, name)
+            assert new_mod != mod, f"{mod}.{name} is a path of the flat layout, not mapped"
+            obj = getattr(importlib.import_module(new_mod), new_name)
+            assert obj.__module__ == new_mod and obj.__name__ == name  # defined there, not re-exported
+    for old, new in compat.MOVED_MODULES.items():  # every old module's home exists
+        importlib.import_module(new)
+    for (old, name), new in compat.MOVED_NAMES.items():
+        assert getattr(importlib.import_module(new), name).__module__ == new, (old, name)
+
+
+def test_without_the_alias_map_an_old_export_does_not_load(monkeypatch):
+    "The map is what makes the old files load (the flat modules are gone)."
+    from seq2seq.errors import ModelFileError
+    from seq2seq.training.learner import load_seq2seq
+    monkeypatch.setattr(compat, "moved", lambda module, name: (module, name))
+    with pytest.raises(ModelFileError, match=r"No module named 'seq2seq\.(metrics|learner|model|callbacks|tokenizer|cells|aligned)'"):
+        load_seq2seq(LEGACY / "seed" / "export.pkl", trust=True)

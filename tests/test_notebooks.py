@@ -8,7 +8,7 @@ import nbclient
 import nbformat
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 NBS = ROOT / "nbs"
 ORDER = ["01_prepare_data.md", "02_train.md", "03_evaluate.md", "04_weak_supervision.md"]

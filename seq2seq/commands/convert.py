@@ -1,15 +1,15 @@
 """Convert an annotated corpus (i2b2 XML, BRAT, CoNLL, Presidio JSON) to a CSV of sentence pairs.
 
-    seq2seq-convert --format brat corpus/brat/ --out data/train.csv --map map.json --lang es
+    seq2seq-convert --format brat corpus/brat/ --out data/train.csv --map meddocan --lang es
     seq2seq-convert --format conll wikigold.conll.txt --out data/wikigold.csv --detokenize
 """
 import argparse
 import sys
 from pathlib import Path
 
-from ..cli import run
+from .cli import run
 
-__all__ = ["parse_args", "main", "console"]
+__all__ = ["parser", "parse_args", "main", "console"]
 
 EPILOG = """formats:
   i2b2   i2b2-2014 de-identification XML: <TEXT><![CDATA[..]]></TEXT> and <TAGS> children such as
@@ -34,9 +34,11 @@ columns orig_text,annotated_text,doc_id, and stripping the tags from annotated_t
 orig_text exactly. Exit status: 0 when rows were written, 2 on a fatal error (one line on stderr)."""
 
 
-def parse_args(argv=None):
-    "Command-line options."
-    from ..convert import FORMATS, LANGS, UNITS
+def parser() -> argparse.ArgumentParser:
+    "The command line."
+    from ..formats.readers import FORMATS
+    from ..resources import MAPS
+    from ..text.sentences import LANGS, UNITS
     p = argparse.ArgumentParser(
         prog="seq2seq-convert",
         description="Convert an annotated corpus to CSV pairs orig_text,annotated_text (+ doc_id), one sentence "
@@ -45,17 +47,22 @@ def parse_args(argv=None):
     p.add_argument("input", type=Path, help="input file or folder")
     p.add_argument("--format", "-f", required=True, metavar="FORMAT", help=f"input format: {', '.join(FORMATS)}")
     p.add_argument("--out", "-o", type=Path, required=True, help="output CSV (written whole or not at all)")
-    p.add_argument("--map", type=Path, metavar="MAP", help="JSON/YAML type mapping (see below)")
+    p.add_argument("--map", metavar="MAP", help=f"JSON/YAML type mapping file (see below), or a built-in one: {', '.join(MAPS)}")
     p.add_argument("--lang", default="en", help=f"abbreviation list for sentence ends: {', '.join(LANGS)} (default: en)")
     p.add_argument("--unit", metavar="UNIT", help=f"one row per {', '.join(UNITS)} (default: line for conll, else sentence)")
     p.add_argument("--detokenize", action="store_true",
                    help="conll only: glue punctuation and English clitics to their neighbours instead of spacing every token")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    "Command-line options."
+    return parser().parse_args(argv)
 
 
 def main(argv=None):
     "Convert, write the CSV, print the report; a fatal problem raises ConvertError (or OSError)."
-    from ..convert import ConvertError, convert, save_csv
+    from ..formats.convert import ConvertError, convert, save_csv
     args = parse_args(argv)
     df, report = convert(args.input, args.format, mapping=args.map, lang=args.lang, unit=args.unit,
                          detokenize=args.detokenize)

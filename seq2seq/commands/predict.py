@@ -13,15 +13,15 @@ document offsets. --output-format csv jsonl brat i2b2 (several allowed) writes i
 --out (a CSV file when csv is the only format); --redact mask|type|surrogate adds de-identified
 copies; --html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
 Example:
-  seq2seq-predict --model m/export.pkl --input-format text --input notes/ --out out/ \
+  seq2seq-predict --model m/model.safetensors --input-format text --input notes/ --out out/ \
       --output-format brat jsonl --redact surrogate --html out/review.html
 """
 import argparse
 import sys
 
-from ..cli import run
 from ..config import add_options, from_args
-from ..decode import DecodeConfig
+from ..decoding.config import DecodeConfig
+from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
 
@@ -94,10 +94,10 @@ def _plain_csv(a) -> bool:
 
 def _documents(a, cfg):
     "Document input or span outputs: `predict_docs` (checks every output before loading the model)."
-    from ..learner import load_seq2seq
-    from ..predict_docs import predict_docs
-    from ..redact import RedactConfig
-    from ..writers import OutputConfig, check_outputs
+    from ..training.learner import load_seq2seq
+    from ..deid.pipeline import predict_docs
+    from ..deid.redact import RedactConfig
+    from ..formats.writers import OutputConfig, check_outputs
     out = OutputConfig(a.out, a.output_format, a.overwrite, a.min_score, a.html)
     red = RedactConfig(a.redact, a.mask_char, a.seed if a.seed is not None else 0)
     check_outputs(out, red.mode != "none")
@@ -109,9 +109,9 @@ def _documents(a, cfg):
 def main(argv=None):
     "Decode --csv (or documents, --input) into --out (see the module docstring)."
     a, cfg = parse_args(argv)
-    from ..device import set_threads
-    from ..learner import load_seq2seq
-    from ..predict_csv import check_output, predict_csv
+    from ..training.device import set_threads
+    from ..training.learner import load_seq2seq
+    from ..deid.predict_csv import check_output, predict_csv
     set_threads(a.threads)
     if not _plain_csv(a): return _documents(a, cfg)
     check_output(a.out)

@@ -2,7 +2,7 @@
 
 Reads a CSV of sentence pairs, builds fastText-initialised embeddings, runs lr_find (unless
 --lr is given) and fit_one_cycle, and writes to --out the files listed at the end of this
-help (model.safetensors: load it with seq2seq-predict or seq2seq.learner.load_seq2seq). With no
+help (model.safetensors: load it with seq2seq-predict or seq2seq.training.learner.load_seq2seq). With no
 arguments it trains on the bundled data/sample.csv.
 
 Several processes: --nproc N on one machine (N GPUs with nccl, or N CPU processes with gloo), or
@@ -13,15 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import run
 from ..config import add_options, from_args
+from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
 
 
 def parser() -> argparse.ArgumentParser:
     "The command line, generated from `TrainConfig` (with its nested configs) and `LaunchConfig`."
-    from ..train_config import OUTPUTS, LaunchConfig, TrainConfig
+    from ..training.config import OUTPUTS, LaunchConfig, TrainConfig
     files = "\n".join(f"  {name:<14} {what}" for name, what in OUTPUTS.items())
     p = argparse.ArgumentParser(prog="seq2seq-train", description=__doc__, epilog=f"files written to --out:\n{files}",
                                 formatter_class=_Formatter)
@@ -36,7 +36,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 def parse_args(argv=None):
     "(TrainConfig, LaunchConfig) from the command line; a bad value exits 2 naming its flag."
-    from ..train_config import LaunchConfig, TrainConfig
+    from ..training.config import LaunchConfig, TrainConfig
     p = parser()
     a = p.parse_args(argv)
     return from_args(TrainConfig, a, p), from_args(LaunchConfig, a, p)
@@ -47,8 +47,8 @@ def main(argv=None):
     import matplotlib
     matplotlib.use("Agg")  # plots go to files; never open a window
     cfg, launch = parse_args(argv)
-    from ..distributed import is_main_process, run_distributed
-    from ..training import train
+    from ..training.distributed import is_main_process, run_distributed
+    from ..training.job import train
     from ..utils import seed_everything
     seed_everything(cfg.seed)
     res = run_distributed(train, cfg, nproc=launch.nproc, backend=launch.backend, seed=cfg.seed)

@@ -2,7 +2,7 @@
 
 Reads --csv (column --text-col), runs the built-in labelling functions (regex: dates, times,
 phones, e-mails, URLs, IPs, postal codes, IDs, ages, streets; context: "Dr. X", "Nombre: X",
-"NHC: X", "varón de 64 años", ...; gazetteer: the lists in data/gazetteers), your gazetteers
+"NHC: X", "varón de 64 años", ...; gazetteer: the built-in lists in seq2seq/resources/gazetteers), your gazetteers
 (--gazetteer), your own functions (--lf FILE, decorated with @labelling_function, see
 data/example_lfs.py) and optionally a trained model (--model), combines their votes with
 skweak's HMM (learns each function's accuracy, no gold needed) or a majority vote, and writes
@@ -18,15 +18,15 @@ import argparse
 import json
 import sys
 
-from ..cli import run
 from ..config import add_options, from_args
+from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
 
 
 def parser() -> argparse.ArgumentParser:
     "The command line: `WeakConfig`'s fields (with its label model's), the repeatable files, the gazetteer helper."
-    from ..weak_run import WeakConfig
+    from ..weak.job import WeakConfig
     p = argparse.ArgumentParser(prog="seq2seq-weak-label", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_options(p, WeakConfig)
@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
 
 def parse_args(argv=None):
     "(namespace, WeakConfig or None for --gazetteers-from) from the command line; a bad value exits 2."
-    from ..weak_run import WeakConfig
+    from ..weak.job import WeakConfig
     p = parser()
     a = p.parse_args(argv)
     if a.gazetteers_from:
@@ -56,11 +56,11 @@ def main(argv=None):
     "Write the silver CSV and its report (see the module docstring); prints the report and a JSON summary."
     a, cfg = parse_args(argv)
     if cfg is None:
-        from ..lfs_builtin import gazetteers_from_csv
+        from ..weak.builtin import gazetteers_from_csv
         for t, (path, n) in gazetteers_from_csv(a.gazetteers_from, a.gazetteer_out, a.annotated_col).items():
             print(f"{t}: {n} entries -> {path}")
         return
-    from ..weak_run import weak_label
+    from ..weak.job import weak_label
     res, report = weak_label(cfg)
     print(report.round(3).to_string())
     print(json.dumps(res))
