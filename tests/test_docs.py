@@ -114,3 +114,27 @@ def test_built_options_page_has_every_option(site):
 
 def test_options_page_is_not_committed():
     assert not (ROOT / "docs" / "reference" / "options.md").exists()
+
+
+@pytest.mark.slow
+def test_built_options_page_says_what_help_says(site):
+    "Each row's meaning, as the browser shows it, holds the option's help text as `--help` prints it."
+    import html as htmllib
+    from seq2seq.commands.reference import _help
+    res, out = site
+    assert res.returncode == 0, res.stderr
+    page = (out / "reference" / "options" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*</tr>", page, re.S)
+    shown = {}
+    for flag, meaning in rows:
+        shown.setdefault(htmllib.unescape(flag), []).append(" ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", meaning)).split()))
+    checked = 0
+    for module_name, _ in COMMANDS:
+        parser = command_parser(module_name)
+        for a in parser._actions:
+            text = " ".join(_help(a, parser.prog).split())
+            if not text or not a.option_strings: continue
+            cells = [m for f, ms in shown.items() if a.option_strings[0] in re.split(r"[ ,]+", f) for m in ms]
+            assert any(text in m for m in cells), (a.option_strings, text, cells)
+            checked += 1
+    assert checked > 50

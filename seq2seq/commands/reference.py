@@ -45,14 +45,14 @@ def command_parser(module_name: str) -> argparse.ArgumentParser:
 def _md(text: str) -> str:
     "Text for a Markdown table cell: one line, no character that Markdown or HTML would read."
     text = " ".join(str(text).split())
-    for ch in "\\`*_[]<>|":
+    for ch in "\\`*_[]|":
         text = text.replace(ch, "\\" + ch)
-    return text
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
-    "A code span (table-safe: a pipe inside a cell would end the cell)."
-    text = str(text).replace("|", "\\|")
+    "A code span (Markdown's tables keep a pipe inside a code span in its cell)."
+    text = str(text)
     tick = "``" if "`" in text else "`"
     return f"{tick}{text}{tick}"
 
