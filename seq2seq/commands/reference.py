@@ -6,7 +6,6 @@ renders `options_markdown()` at build time (docs/hooks/options.py) as reference/
 """
 import argparse
 import importlib
-from unittest import mock
 
 __all__ = ["COMMANDS", "command_parser", "options_markdown"]
 
@@ -17,29 +16,9 @@ COMMANDS = (("seq2seq.commands.train", "scripts/train.py"),
             ("seq2seq.commands.weak_label", "scripts/weak_label.py"))
 
 
-class _Captured(Exception):
-    "Carries the parser that a `parse_args` function built, out of it, before it parses anything."
-
-    def __init__(self, parser):
-        super().__init__()
-        self.parser = parser
-
-
-def _capture(self, *args, **kwargs):
-    raise _Captured(self)
-
-
 def command_parser(module_name: str) -> argparse.ArgumentParser:
-    """The argparse parser of a command module: its `parser()`, or, for a module that builds its
-    parser inside `parse_args` only, the parser caught when `parse_args` is about to use it."""
-    mod = importlib.import_module(module_name)
-    if callable(getattr(mod, "parser", None)): return mod.parser()
-    try:
-        with mock.patch.object(argparse.ArgumentParser, "parse_args", _capture):
-            mod.parse_args([])
-    except _Captured as c:
-        return c.parser
-    raise RuntimeError(f"{module_name}.parse_args never called ArgumentParser.parse_args")
+    "The argparse parser of a command module (its `parser()`)."
+    return importlib.import_module(module_name).parser()
 
 
 def _md(text: str) -> str:
