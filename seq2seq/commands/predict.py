@@ -21,6 +21,7 @@ import sys
 
 from ..config import add_options, from_args
 from ..decoding.config import DecodeConfig
+from ..deid.repeats import RepeatConfig
 from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
@@ -71,6 +72,7 @@ def _document_options(p: argparse.ArgumentParser):
     p.add_argument("--html", help="also write a self-contained review page to this .html file")
     p.add_argument("--min-score", type=float, default=0.0, help="drop spans whose probability is below this (0-1)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_options(p, RepeatConfig)
 
 
 def parse_args(argv=None):
@@ -83,6 +85,7 @@ def parse_args(argv=None):
     if not 0 <= a.min_score <= 1: p.error("--min-score must be in [0, 1]")
     a.input = a.input or a.csv
     a.output_format = a.output_format or (["csv"] if a.input_format == "csv" else ["jsonl"])
+    a.repeat_cfg = from_args(RepeatConfig, a, p)
     return a, from_args(DecodeConfig, a, p)
 
 
@@ -103,7 +106,7 @@ def _documents(a, cfg):
     check_outputs(out, red.mode != "none")
     if not cfg.faithful: raise ValueError("--no-faithful: span outputs, redaction and the review page need faithful decoding")
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
-    predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref)
+    predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref, repeats=a.repeat_cfg)
 
 
 def main(argv=None):

@@ -15,6 +15,7 @@ from ..formats.writers import OutputConfig, check_outputs, write_outputs
 from ..text.tags import TagError, parse
 from .documents import predict_documents
 from .redact import RedactConfig, redact
+from .repeats import RepeatConfig, with_repeats
 from .review import span_metrics, write_review
 
 __all__ = ["predict_docs", "REF_ANNOTATIONS"]
@@ -41,12 +42,14 @@ def _attach_ref(docs, fmt: str, ref: Optional[str], path):
 
 
 def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: RedactConfig, cfg=None, *,
-                 src: Optional[str] = None, ref: Optional[str] = None,
+                 src: Optional[str] = None, ref: Optional[str] = None, repeats: RepeatConfig = RepeatConfig(),
                  log: Callable[[str], None] = print, **options) -> dict:
     """Predict the documents of `input_path` and write what `out` asks for; returns a summary.
 
     input_format: csv (rows are documents, not split), text, brat or i2b2.
     ref: a CSV column of annotated references, or REF_ANNOTATIONS for brat/i2b2 input.
+    repeats: marking the other occurrences of predicted strings in each document (`deid.repeats`;
+        by default when redacting).
     cfg, options: a `decode.DecodeConfig` and field overrides (decoder, beam_size, bs, ...).
     """
     check_outputs(out, red.mode != "none")
@@ -56,12 +59,15 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
     _attach_ref(docs, input_format, ref, input_path)
     preds = predict_documents(learn, docs, cfg, split=input_format != "csv", min_score=out.min_score,
                               progress=True, warn=warn, **options)
+    if repeats.active(red.mode != "none"):
+        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
     redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
     paths = write_outputs(out, preds, redacted)
     if out.html:
         Path(out.html).parent.mkdir(parents=True, exist_ok=True)
         paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}")
     res = dict(documents=len(preds), spans=sum(len(p.spans) for p in preds),
+               repeats=sum(s.origin == "repeat" for p in preds for s in p.spans),
                sentences=sum(len(p.sentences) for p in preds), outputs={k: str(v) for k, v in paths.items()})
     m = span_metrics(preds)
     if m is not None: res["spans_metrics"] = _write_metrics(m, out, log)
@@ -83,5 +89,6 @@ def _write_metrics(m: dict, out: OutputConfig, log) -> dict:
     if out.formats != ["csv"]: path = o / "metrics.json"
     else: path = o.with_suffix(".metrics.json") if o.suffix == ".csv" else o.with_name(o.name + ".metrics.json")
     path.write_text(json.dumps(m, indent=2))
-    log(f"span P/R/F1 {m['precision']:.4f}/{m['recall']:.4f}/{m['f1']:.4f} (strict; per type: {path})")
+    log(f"span P/R/F1 {m['precision']:.4f}/{m['recall']:.4f}/{m['f1']:.4f} (strict), PHI recall "
+        f"{m['phi']['phi_recall']:.4f}, over-redaction {m['phi']['over_redaction']:.4f} (per type: {path})")
     return m

@@ -131,8 +131,9 @@ def _report(learn, keep: dict, out: Path, ref: Optional[str], show: int, log) ->
     res["empty_sources"] = keep["empty"]
     path = out.with_name(out.name + ".metrics.json") if out.suffix != ".csv" else out.with_suffix(".metrics.json")
     path.write_text(json.dumps(res, indent=2))
-    sp = res["spans"]
+    sp, phi = res["spans"], res["phi"]
     log(f"BLEU {res['bleu']:.2f}  chrF {res['chrf']:.2f}  exact match {res['exact_match']:.4f}  "
         f"span P/R/F1 {sp['precision']:.4f}/{sp['recall']:.4f}/{sp['f1']:.4f}  "
+        f"PHI recall {phi['phi_recall']:.4f} (over-redaction {phi['over_redaction']:.4f})  "
         f"faithfulness {res['faithfulness']:.4f}  (n={res['n']}; metrics: {path})")
     return res

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..text.scores import span_set_scores
+from ..text.scores import phi_scores, span_set_scores
 from ..utils import atomic_write
 
 __all__ = ["classify", "review_html", "write_review", "span_metrics"]
@@ -56,11 +56,14 @@ def classify(pred: Sequence, ref: Sequence) -> Tuple[List[str], List]:
 
 
 def span_metrics(preds) -> Optional[Dict]:
-    "Strict span P/R/F1, micro and per type, of DocumentPredictions that hold a reference; None if none does."
+    """Strict span P/R/F1, micro and per type, of DocumentPredictions that hold a reference, with the
+    de-identification scores under `phi` (`scores.phi_scores`); None if none holds a reference."""
     pairs = [(p.doc.text, p.spans, p.doc.ref) for p in preds if p.doc.ref is not None]
     if not pairs: return None
     tri = lambda s: {(x.start, x.end, x.type) for x in s}  # noqa: E731
-    return span_set_scores([tri(s) for _, s, _ in pairs], [tri(r) for _, _, r in pairs])
+    res = span_set_scores([tri(s) for _, s, _ in pairs], [tri(r) for _, _, r in pairs])
+    res["phi"] = phi_scores([t for t, _, _ in pairs], [s for _, s, _ in pairs], [r for _, _, r in pairs])
+    return res
 
 
 def _mark(text: str, sp, kind: str, colour: str, ref_type: str = "") -> str:
@@ -97,12 +100,21 @@ def _unit_html(text: str, start: int, end: int, pred, ref, colours: Dict[str, st
 
 
 def _metrics_table(m: Dict) -> str:
-    "Per-type P/R/F1 (and the micro average) as an HTML table."
-    row = lambda name, s: (f"<tr><td>{html.escape(name)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}</td>"  # noqa: E731
-                           f"<td>{s['f1']:.3f}</td><td>{s['support']}</td></tr>")
-    body = "".join(row(t, s) for t, s in m["per_type"].items())
-    return ("<table><tr><th>type</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-            f"{body}{row('all (micro)', m)}</table>")
+    """Per-type P/R/F1 (and the micro average) as an HTML table, with each type's PHI recall (share of
+    its characters inside a predicted span of any type) when `m` holds the de-identification scores."""
+    phi = m.get("phi", {})
+    pt = phi.get("per_type", {})
+    cell = lambda t: f"<td>{pt[t]['phi_recall']:.3f}</td>" if t in pt and pt[t]["phi_chars"] else "<td></td>"  # noqa: E731
+    row = lambda name, s, r: (f"<tr><td>{html.escape(name)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}</td>"  # noqa: E731
+                              f"<td>{s['f1']:.3f}</td><td>{s['support']}</td>{r}</tr>")
+    body = "".join(row(t, s, cell(t) if phi else "") for t, s in m["per_type"].items())
+    total = f"<td>{phi['phi_recall']:.3f}</td>" if phi else ""
+    head = "<th>PHI recall</th>" if phi else ""
+    over = (f"<p>PHI recall {phi['phi_recall']:.4f}: {phi['leaked_chars']} of {phi['phi_chars']} reference PHI "
+            f"characters lie outside every predicted span; over-redaction {phi['over_redaction']:.4f} (characters "
+            "marked outside the reference, per PHI character).</p>") if phi else ""
+    return ("<table><tr><th>type</th><th>precision</th><th>recall</th><th>F1</th><th>support</th>" + head + "</tr>"
+            f"{body}{row('all (micro)', m, total)}</table>{over}")
 
 
 def review_html(preds, title: str = "Predicted spans") -> str:

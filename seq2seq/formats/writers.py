@@ -94,8 +94,8 @@ def check_outputs(cfg: OutputConfig, redacted: bool) -> Dict[str, Path]:
 def _span_dicts(pred) -> List[dict]:
     "The spans of a DocumentPrediction as JSON-ready dicts."
     t = pred.doc.text
-    return [dict(start=s.start, end=s.end, type=s.type, text=t[s.start:s.end], score=round(s.score, 6))
-            for s in pred.spans]
+    return [dict(start=s.start, end=s.end, type=s.type, text=t[s.start:s.end], score=round(s.score, 6),
+                 origin=s.origin) for s in pred.spans]
 
 
 def jsonl_record(pred, redacted: Optional[str] = None) -> str:

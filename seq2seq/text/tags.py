@@ -69,11 +69,13 @@ class Span(NamedTuple):
 
 
 class ScoredSpan(NamedTuple):
-    "A predicted span of the source string, `src[start:end]`, with the model's probability `score`."
+    """A predicted span of the source string, `src[start:end]`, with the model's probability `score`;
+    `origin` says what marked it ("model", or "repeat": another occurrence of a predicted string)."""
     start: int
     end: int
     type: str
     score: float
+    origin: str = "model"
 
 
 def _marker_match(tok: str):

@@ -1,60 +1,11 @@
+"Tests for seq2seq/text/scores.py: BLEU/chrF, strict spans, the de-identification scores, exact match."
 import math
 
 import pytest
 import sacrebleu
-import torch
-import torch.nn.functional as F
 
-from seq2seq.models.losses import TokenAccuracy, seq2seq_acc, seq2seq_loss
-from seq2seq.text.scores import bleu_chrf, exact_match, faithfulness, lenient_spans, span_scores, text_metrics
-
-PAD = 1
-
-
-def logits_for(preds, V=5, conf=3.0):
-    "Logits (bs, tl, V) whose argmax is `preds` (bs, tl)."
-    preds = torch.tensor(preds)
-    out = torch.zeros(*preds.shape, V)
-    out.scatter_(-1, preds[..., None], conf)
-    return out
-
-
-# --- loss and token accuracy -----------------------------------------------------------------
-
-def test_loss_ignores_padding():
-    torch.manual_seed(0)
-    targ = torch.tensor([[2, 3, 4], [0, PAD, PAD]])
-    out = torch.randn(2, 3, 5)
-    real = [(0, 0), (0, 1), (0, 2), (1, 0)]
-    manual = -sum(F.log_softmax(out[i, j], -1)[targ[i, j]] for i, j in real) / len(real)
-    assert torch.isclose(seq2seq_loss(out, targ), manual, atol=1e-6)
-    noisy = out.clone()
-    noisy[1, 1:] = torch.randn(2, 5) * 100  # whatever the model says at padded positions
-    assert torch.isclose(seq2seq_loss(noisy, targ), manual, atol=1e-6)
-    assert not torch.isclose(seq2seq_loss(out, targ, pad_idx=4), manual)  # the pad id matters
-
-
-def test_accuracy_ignores_padding():
-    targ = torch.tensor([[2, 3, 4], [0, PAD, PAD]])
-    out = logits_for([[2, 0, 4], [0, 3, 0]])  # padded positions predicted "wrong"
-    assert seq2seq_acc(out, targ).item() == pytest.approx(3 / 4)
-    out = logits_for([[2, 0, 4], [0, PAD, PAD]])  # or "right": no difference
-    assert seq2seq_acc(out, targ).item() == pytest.approx(3 / 4)
-
-
-def test_token_accuracy_counts_tokens_across_batches():
-    acc = TokenAccuracy(pad_idx=PAD)
-    acc.on_epoch_begin()
-    b1 = (logits_for([[2, 3, 0], [4, 4, 0]]), torch.tensor([[2, 3, 4], [4, PAD, PAD]]))     # 3 of 4 right
-    b2 = (logits_for([[0, 0, 2, 2, 2]]), torch.tensor([[2, 2, 2, 2, 2]]))                   # 3 of 5 right
-    for out, targ in (b1, b2):
-        acc.on_batch_end(last_output=out, last_target=targ)
-    res = acc.on_epoch_end(last_metrics=[0.5])['last_metrics']
-    assert res[0] == 0.5 and res[1] == pytest.approx(6 / 9)
-    assert res[1] != pytest.approx((3 / 4 + 3 / 5) / 2)  # not a mean of batch means
-    acc.on_epoch_begin()
-    acc.on_batch_end(last_output=b2[0], last_target=b2[1])
-    assert acc.on_epoch_end(last_metrics=[0.5])['last_metrics'][1] == pytest.approx(3 / 5)  # reset per epoch
+from seq2seq.text.scores import (
+    bleu_chrf, exact_match, faithfulness, lenient_spans, phi_scores, span_scores, text_metrics)
 
 
 # --- BLEU / chrF -----------------------------------------------------------------------------
@@ -167,3 +118,37 @@ def test_text_metrics():
     assert res['faithfulness'] == 1.0 and res['spans']['support'] == 0
     assert 'faithfulness' not in text_metrics(HYPS, REFS)
     assert not math.isnan(res['chrf'])
+
+
+# ---------------------------------------------------------------- de-identification scores
+
+def test_phi_scores_count_characters_not_spans():
+    text = "Dr. Ana Ruiz saw her on 3/4/2091 at home."
+    gold = [(4, 12, "NAME:DOCTOR"), (24, 32, "DATE")]
+    # half of the date found (as another type: types do not matter), the name found with a word too many
+    pred = [(0, 12, "NAME:PATIENT"), (28, 32, "ID")]
+    res = phi_scores([text], [pred], [gold])
+    # PHI characters: "AnaRuiz" (7, the space excluded) + "3/4/2091" (8) = 15; leaked "3/4/" = 4
+    assert (res["phi_chars"], res["leaked_chars"]) == (15, 4)
+    assert res["phi_recall"] == pytest.approx(11 / 15)
+    # over-redaction: "Dr." (3 non-space characters) outside the reference, per PHI character
+    assert res["over_chars"] == 3 and res["over_redaction"] == pytest.approx(3 / 15)
+    pt = res["per_type"]
+    assert pt["NAME:DOCTOR"]["phi_recall"] == 1.0 and pt["DATE"]["phi_recall"] == pytest.approx(4 / 8)
+    assert pt["NAME:PATIENT"]["over_chars"] == 3 and pt["NAME:PATIENT"]["phi_chars"] == 0
+
+
+def test_phi_scores_perfect_none_and_empty():
+    text = "Seen by Dr. Smith."
+    gold = [(12, 17, "NAME")]
+    assert phi_scores([text], [gold], [gold])["phi_recall"] == 1.0
+    none = phi_scores([text], [[]], [gold])
+    assert none["phi_recall"] == 0.0 and none["leaked_chars"] == 5 and none["over_redaction"] == 0.0
+    assert phi_scores(["no phi"], [[]], [[]])["phi_chars"] == 0
+
+
+def test_text_metrics_carry_the_phi_scores():
+    ref = "Seen by Dr. {{NAME:DOCTOR}}Smith{{/NAME:DOCTOR}} on {{DATE}}3/4{{/DATE}}."
+    pred = "Seen by {{NAME:DOCTOR}}Dr. Smith{{/NAME:DOCTOR}} on 3/4."
+    phi = text_metrics([pred], [ref], ["Seen by Dr. Smith on 3/4."])["phi"]
+    assert phi["phi_chars"] == 8 and phi["leaked_chars"] == 3 and phi["over_chars"] == 3
