@@ -10,8 +10,10 @@ predictions are scored (BLEU, chrF, exact match, span P/R/F1, faithfulness) into
 Documents: --input-format text (a .txt file or a folder of them), brat or i2b2 reads whole notes,
 splits them into sentences, decodes them in batches across documents and maps every span back to
 document offsets. --output-format csv jsonl brat i2b2 (several allowed) writes into the folder
---out (a CSV file when csv is the only format); --redact mask|type|surrogate adds de-identified
-copies; --html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
+--out (a CSV file when csv is the only format); --redact mask|type|surrogate|hash|encrypt (or a
+per-type --redact-policy FILE) adds de-identified copies, written as OUT/redacted/DOC.txt for notes;
+--key-file FILE keys consistent pseudonyms, hash and encrypt (seq2seq-reidentify undoes encrypt);
+--html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
 Example:
   seq2seq-predict --model m/model.safetensors --input-format text --input notes/ --out out/ \
       --output-format brat jsonl --redact surrogate --html out/review.html
@@ -21,6 +23,7 @@ import sys
 
 from ..config import add_options, from_args
 from ..decoding.config import DecodeConfig
+from ..deid.redact import RedactConfig
 from ..deid.repeats import RepeatConfig
 from .cli import run
 
@@ -28,7 +31,6 @@ __all__ = ["parse_args", "main", "console"]
 
 INPUT_FORMATS = ("csv", "text", "brat", "i2b2")      # documents.INPUT_FORMATS (not imported: fastai-free --help)
 OUTPUT_FORMATS = ("csv", "jsonl", "brat", "i2b2")    # writers.OUTPUT_FORMATS
-REDACT_MODES = ("none", "mask", "type", "surrogate")  # redact.REDACT_MODES
 
 CLI_DEFAULTS = dict(seed=0)  # the command line is reproducible by default; Python callers choose
 
@@ -65,10 +67,7 @@ def _document_options(p: argparse.ArgumentParser):
     "The options of document input, standard outputs, redaction and the review page."
     p.add_argument("--output-format", nargs="+", choices=OUTPUT_FORMATS,
                    help="one or more of csv, jsonl, brat, i2b2 (default: csv for CSV input, jsonl for documents)")
-    p.add_argument("--redact", choices=REDACT_MODES, default="none",
-                   help="add de-identified copies: mask (characters), type ([TYPE]) or surrogate (invented values, "
-                        "seeded by --seed)")
-    p.add_argument("--mask-char", default="*", help="character written by --redact mask")
+    add_options(p, RedactConfig, prefix="redact.")
     p.add_argument("--html", help="also write a self-contained review page to this .html file")
     p.add_argument("--min-score", type=float, default=0.0, help="drop spans whose probability is below this (0-1)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -86,12 +85,13 @@ def parse_args(argv=None):
     a.input = a.input or a.csv
     a.output_format = a.output_format or (["csv"] if a.input_format == "csv" else ["jsonl"])
     a.repeat_cfg = from_args(RepeatConfig, a, p)
+    a.redact_cfg = from_args(RedactConfig, a, p, prefix="redact.", seed=a.seed if a.seed is not None else 0)
     return a, from_args(DecodeConfig, a, p)
 
 
 def _plain_csv(a) -> bool:
     "True when the chunked CSV path does it all (no spans, redaction or review page asked for)."
-    return (a.input_format == "csv" and a.output_format == ["csv"] and a.redact == "none" and not a.html
+    return (a.input_format == "csv" and a.output_format == ["csv"] and not a.redact_cfg.active and not a.html
             and a.min_score == 0)
 
 
@@ -99,11 +99,10 @@ def _documents(a, cfg):
     "Document input or span outputs: `predict_docs` (checks every output before loading the model)."
     from ..training.learner import load_seq2seq
     from ..deid.pipeline import predict_docs
-    from ..deid.redact import RedactConfig
     from ..formats.writers import OutputConfig, check_outputs
     out = OutputConfig(a.out, a.output_format, a.overwrite, a.min_score, a.html)
-    red = RedactConfig(a.redact, a.mask_char, a.seed if a.seed is not None else 0)
-    check_outputs(out, red.mode != "none")
+    red = a.redact_cfg
+    check_outputs(out, red.active, a.input_format != "csv")
     if not cfg.faithful: raise ValueError("--no-faithful: span outputs, redaction and the review page need faithful decoding")
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
     predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref, repeats=a.repeat_cfg)

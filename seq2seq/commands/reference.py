@@ -13,7 +13,8 @@ __all__ = ["COMMANDS", "command_parser", "options_markdown"]
 COMMANDS = (("seq2seq.commands.train", "scripts/train.py"),
             ("seq2seq.commands.predict", "scripts/predict.py"),
             ("seq2seq.commands.convert", "scripts/convert.py"),
-            ("seq2seq.commands.weak_label", "scripts/weak_label.py"))
+            ("seq2seq.commands.weak_label", "scripts/weak_label.py"),
+            ("seq2seq.commands.reidentify", "scripts/reidentify.py"))
 
 
 def command_parser(module_name: str) -> argparse.ArgumentParser:

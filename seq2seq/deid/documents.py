@@ -24,8 +24,9 @@ class DocumentPrediction:
 
 def sentence_offsets(text: str, lang: str = "en") -> List[Tuple[int, int]]:
     """`(start, end)` of each sentence of `text`, as `sentences.split_sentences` cuts it (outer
-    whitespace left out), so that `text[start:end]` is the sentence exactly."""
+    whitespace and a leading BOM left out), so that `text[start:end]` is the sentence exactly."""
     res, pos = [], 0
+    if text.startswith("\ufeff"): text = " " + text[1:]   # the model never sees the BOM; offsets still count it
     for piece, _ in split_sentences(text, [], lang):
         # pieces come in order and only whitespace lies between them, so the next match is the piece
         start = text.index(piece, pos)

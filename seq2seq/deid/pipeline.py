@@ -1,10 +1,12 @@
 """Documents -> spans -> outputs, redacted copies and a review page (scripts/predict.py, non-CSV paths).
 
 `predict_docs` reads the input (`documents.read_documents`), checks every output can be written
-before any decoding, predicts (`documents.predict_documents`), redacts (`redact.redact`), writes
-the outputs atomically (`writers.write_outputs`), the review page (`review.write_review`) and,
-with a reference, `metrics.json` (strict span P/R/F1, micro and per type).
+before any decoding, predicts (`documents.predict_documents`), marks repeats (`repeats.with_repeats`),
+redacts (`redact.redact_spans`, in the model's language unless `--lang` says), writes the outputs
+atomically (`writers.write_outputs`; redacted copies of notes always as files), the review page
+(`review.write_review`) and, with a reference, `metrics.json` (strict span P/R/F1, micro and per type).
 """
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,9 +14,10 @@ from typing import Callable, Optional
 
 from ..formats.documents import DocumentError, read_documents
 from ..formats.writers import OutputConfig, check_outputs, write_outputs
-from ..text.tags import TagError, parse
+from ..text.tags import TagError, is_open, marker_type, parse
 from .documents import predict_documents
-from .redact import RedactConfig, redact
+from .locales import REDACT_LANGS
+from .redact import RedactConfig, redact_spans
 from .repeats import RepeatConfig, with_repeats
 from .review import span_metrics, write_review
 
@@ -52,20 +55,25 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
         by default when redacting).
     cfg, options: a `decode.DecodeConfig` and field overrides (decoder, beam_size, bs, ...).
     """
-    check_outputs(out, red.mode != "none")
+    documents = input_format != "csv"
+    check_outputs(out, red.active, documents)
     if out.html: _check_html(out.html, out.overwrite)
+    red = _for_model(red, learn)
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731  (skipped files: one line each)
     docs = read_documents(input_path, input_format, src=src or learn.meta["src"], warn=warn)
     _attach_ref(docs, input_format, ref, input_path)
     preds = predict_documents(learn, docs, cfg, split=input_format != "csv", min_score=out.min_score,
                               progress=True, warn=warn, **options)
-    if repeats.active(red.mode != "none"):
+    if repeats.active(red.active):
         for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
-    redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
-    paths = write_outputs(out, preds, redacted)
+    done = [redact_spans(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds] if red.active else None
+    redacted = None if done is None else [d.text for d in done]
+    replacements = None if done is None else [d.replacements for d in done]
+    paths = write_outputs(out, preds, redacted, replacements, documents=documents)
     if out.html:
         Path(out.html).parent.mkdir(parents=True, exist_ok=True)
-        paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}")
+        paths["html"] = write_review(out.html, preds, title=f"Predicted spans: {Path(input_path).name}",
+                                     replacements=replacements)
     res = dict(documents=len(preds), spans=sum(len(p.spans) for p in preds),
                repeats=sum(s.origin == "repeat" for p in preds for s in p.spans),
                sentences=sum(len(p.sentences) for p in preds), outputs={k: str(v) for k, v in paths.items()})
@@ -74,6 +82,17 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
     log(f"{res['documents']} document(s), {res['sentences']} sentence(s), {res['spans']} span(s) -> "
         + ", ".join(f"{k}: {v}" for k, v in res["outputs"].items()))
     return res
+
+
+def _for_model(red: RedactConfig, learn) -> RedactConfig:
+    """`red` in the model's language when it names none, its policy checked against the model's types."""
+    if red.lang is None:
+        lang = getattr(learn, "meta", {}).get("lang", "en")
+        red = dataclasses.replace(red, lang=lang if lang in REDACT_LANGS else "en")
+    if red.policy is not None:
+        itos = getattr(getattr(getattr(getattr(learn, "data", None), "train_ds", None), "y", None), "vocab", None)
+        red.policy.check_types({marker_type(t) for t in getattr(itos, "itos", []) if is_open(t)})
+    return red
 
 
 def _check_html(path, overwrite: bool):

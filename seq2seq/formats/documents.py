@@ -31,7 +31,8 @@ class Document:
     """One input document.
 
     doc_id: the file name without its extension (`text`, `brat`, `i2b2`) or the CSV row number.
-    text: its exact text. ref: reference spans (annotated inputs), else None.
+    text: its exact text, as Python's utf-8 codec reads it (a leading BOM is its first character, so
+        offsets agree with BRAT's). ref: reference spans (annotated inputs), else None.
     fields: the other CSV columns of a `csv` row (kept in the CSV output), else empty.
     """
     doc_id: str
@@ -58,8 +59,8 @@ def _read_text_doc(f: Path, warn: Callable[[str], None]) -> Optional[Document]:
     except UnicodeDecodeError as e:
         warn(f"{f}: not UTF-8 (byte {e.start}: 0x{raw[e.start]:02x}); skipped")
         return None
-    if text.startswith("\ufeff"): text = text[1:]   # a BOM is not part of the text (offsets start after it)
-    if not text.strip():
+    # a leading BOM stays: offsets count it, as Python's utf-8 reading and BRAT's .ann offsets do
+    if not text.lstrip("\ufeff").strip():
         warn(f"{f}: empty document; skipped")
         return None
     return Document(f.stem, text)

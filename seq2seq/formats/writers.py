@@ -2,12 +2,13 @@
 
 With `formats == ["csv"]` the output `out` is one CSV file; otherwise `out` is a folder that gets
 
-    predictions.jsonl   one JSON object a document: id, text, spans [{start, end, type, text, score}],
-                        and `redacted` when a redaction was asked for
+    predictions.jsonl   one JSON object a document: id, text, spans [{start, end, type, text, score, origin}],
+                        and `redacted` when a redaction was asked for (each span then has its `replacement`)
     predictions.csv     id, text, the inline-annotated text, redacted (+ the input's columns for CSV input)
     brat/               DOC.txt (the exact text) + DOC.ann (`T1<TAB>TYPE START END<TAB>TEXT`)
     i2b2/               DOC.xml in the i2b2-2014 layout (`<TEXT>` + `<TAGS>`)
-    redacted/           DOC.txt, the redacted copy of each document (with a redaction, for brat/i2b2)
+    redacted/           DOC.txt, the redacted copy of each document (with a redaction of document input, whatever
+                        the formats; beside a CSV-only output as OUT-redacted/)
 
 `convert.read_brat` / `convert.read_i2b2` read our brat and i2b2 output back to exactly the
 predicted spans. Everything is first written under a temporary name in the destination folder
@@ -61,12 +62,14 @@ class OutputConfig:
         self.formats = list(dict.fromkeys(self.formats))
 
 
-def targets(cfg: OutputConfig, redacted: bool) -> Dict[str, Path]:
-    "The paths the outputs go to, by format (plus `redacted` for the redacted copies of documents)."
+def targets(cfg: OutputConfig, redacted: bool, documents: bool = False) -> Dict[str, Path]:
+    """The paths the outputs go to, by format, plus `redacted` for the redacted copies as files: always for
+    `documents` (notes, not CSV rows), else with brat or i2b2 output."""
     out = Path(cfg.out)
-    if cfg.formats == ["csv"]: return {"csv": out}
+    if cfg.formats == ["csv"]:
+        return {"csv": out, **({"redacted": out.with_name(out.stem + "-redacted")} if redacted and documents else {})}
     res = {f: out / _NAMES[f] for f in cfg.formats}
-    if redacted and ({"brat", "i2b2"} & set(cfg.formats)): res["redacted"] = out / "redacted"
+    if redacted and (documents or {"brat", "i2b2"} & set(cfg.formats)): res["redacted"] = out / "redacted"
     return res
 
 
@@ -75,9 +78,9 @@ def _taken(p: Path) -> bool:
     return p.is_file() or (p.is_dir() and any(p.iterdir()))
 
 
-def check_outputs(cfg: OutputConfig, redacted: bool) -> Dict[str, Path]:
+def check_outputs(cfg: OutputConfig, redacted: bool, documents: bool = False) -> Dict[str, Path]:
     "Fail early (before decoding) when an output exists and `overwrite` is off, or cannot be written."
-    paths, csv_only = targets(cfg, redacted), cfg.formats == ["csv"]
+    paths, csv_only = targets(cfg, redacted, documents), cfg.formats == ["csv"]
     if csv_only and Path(cfg.out).is_dir(): raise OutputError(f"--out {cfg.out}: is a folder; give a CSV file name")
     if not csv_only and Path(cfg.out).is_file(): raise OutputError(f"--out {cfg.out}: is a file; give a folder")
     for p in paths.values():
@@ -91,16 +94,18 @@ def check_outputs(cfg: OutputConfig, redacted: bool) -> Dict[str, Path]:
 
 # ---------------------------------------------------------------- one document in each format
 
-def _span_dicts(pred) -> List[dict]:
-    "The spans of a DocumentPrediction as JSON-ready dicts."
+def _span_dicts(pred, replacements: Optional[Sequence[str]] = None) -> List[dict]:
+    "The spans of a DocumentPrediction as JSON-ready dicts (with what replaced each in the redacted copy)."
     t = pred.doc.text
-    return [dict(start=s.start, end=s.end, type=s.type, text=t[s.start:s.end], score=round(s.score, 6),
-                 origin=s.origin) for s in pred.spans]
+    res = [dict(start=s.start, end=s.end, type=s.type, text=t[s.start:s.end], score=round(s.score, 6),
+                origin=s.origin) for s in pred.spans]
+    for d, r in zip(res, replacements or ()): d["replacement"] = r
+    return res
 
 
-def jsonl_record(pred, redacted: Optional[str] = None) -> str:
+def jsonl_record(pred, redacted: Optional[str] = None, replacements: Optional[Sequence[str]] = None) -> str:
     "One line of predictions.jsonl (no newline at the end)."
-    rec = dict(id=pred.doc.doc_id, text=pred.doc.text, spans=_span_dicts(pred))
+    rec = dict(id=pred.doc.doc_id, text=pred.doc.text, spans=_span_dicts(pred, replacements))
     if redacted is not None: rec["redacted"] = redacted
     return json.dumps(rec, ensure_ascii=False)
 
@@ -135,13 +140,13 @@ def i2b2_xml(pred) -> str:
             f"<TEXT>{_xml_text(t, pred.doc.doc_id)}</TEXT>\n<TAGS>\n" + "".join(x + "\n" for x in tags) + "</TAGS>\n</deIdi2b2>\n")
 
 
-def _csv_frame(preds, redacted: Optional[Sequence[str]]) -> pd.DataFrame:
+def _csv_frame(preds, redacted: Optional[Sequence[str]], replacements=None) -> pd.DataFrame:
     "One row a document: its input columns (CSV input) or id + text, then the annotated text and redacted copy."
     rows = []
     for k, p in enumerate(preds):
         row = dict(p.doc.fields) or dict(id=p.doc.doc_id, text=p.doc.text)
         row["prediction"] = annotate(p.doc.text, [(s.start, s.end, s.type) for s in p.spans])
-        row["spans"] = json.dumps(_span_dicts(p), ensure_ascii=False)
+        row["spans"] = json.dumps(_span_dicts(p, replacements and replacements[k]), ensure_ascii=False)
         if redacted is not None: row["redacted"] = redacted[k]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -149,13 +154,15 @@ def _csv_frame(preds, redacted: Optional[Sequence[str]]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- writing it all
 
-def _write(fmt: str, dest: Path, preds, redacted: Optional[Sequence[str]]):
+def _write(fmt: str, dest: Path, preds, redacted: Optional[Sequence[str]], replacements=None):
     "Write format `fmt` of all `preds` at `dest` (a file or a new folder)."
     if fmt == "csv":
-        with open(dest, "w", encoding="utf-8", newline="") as f: _csv_frame(preds, redacted).to_csv(f, index=False)
+        with open(dest, "w", encoding="utf-8", newline="") as f:
+            _csv_frame(preds, redacted, replacements).to_csv(f, index=False)
     elif fmt == "jsonl":
         with open(dest, "w", encoding="utf-8", newline="\n") as f:
-            for k, p in enumerate(preds): f.write(jsonl_record(p, None if redacted is None else redacted[k]) + "\n")
+            for k, p in enumerate(preds):
+                f.write(jsonl_record(p, None if redacted is None else redacted[k], replacements and replacements[k]) + "\n")
     else:
         dest.mkdir()
         for k, p in enumerate(preds):
@@ -177,18 +184,21 @@ def _put(tmp: Path, dest: Path):
     if old is not None: shutil.rmtree(old)
 
 
-def write_outputs(cfg: OutputConfig, preds, redacted: Optional[Sequence[str]] = None) -> Dict[str, Path]:
-    """Write every output of `cfg` for the DocumentPredictions `preds` (and their redacted texts).
+def write_outputs(cfg: OutputConfig, preds, redacted: Optional[Sequence[str]] = None,
+                  replacements: Optional[Sequence[Sequence[str]]] = None, documents: bool = False) -> Dict[str, Path]:
+    """Write every output of `cfg` for the DocumentPredictions `preds` (and their redacted texts, with
+    what replaced each span: `replacements[k][i]` for span i of document k; `documents`: notes, whose
+    redacted copies are always written as files).
 
     All of them are written under temporary names first and renamed into place only when all
     succeeded. Returns the paths written, by format.
     """
-    paths = check_outputs(cfg, redacted is not None)
+    paths = check_outputs(cfg, redacted is not None, documents)
     root = paths["csv"].parent if cfg.formats == ["csv"] else Path(cfg.out)
     root.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=root, prefix=".predict-"))
     try:
-        for fmt, dest in paths.items(): _write(fmt, stage / dest.name, preds, redacted)
+        for fmt, dest in paths.items(): _write(fmt, stage / dest.name, preds, redacted, replacements)
         for dest in paths.values(): _put(stage / dest.name, dest)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
