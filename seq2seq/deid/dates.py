@@ -10,7 +10,7 @@ the other order. Anything else in the span (`hace 2 años`, `febrero y abril`) m
 `shift_date` returns None and the redaction masks it, never inventing a random date.
 
 `shift_date(text, days, lang)` writes the moved date back in the original's exact format: the same
-glue, zero padding, 2- or 4-digit year, name form (full or abbreviation) and case, a weekday
+glue, zero padding (`28/05/2016` -> `07/06/2016`, `28/5/2016` -> `7/6/2016`), 2- or 4-digit year, name form (full or abbreviation) and case, a weekday
 recomputed from the new date, an ordinal suffix that fits the new day. A date without a day moves by
 whole months (at least one), a year alone by whole years (at least one), so no date stays as it was;
 a time of day after the date is kept.
@@ -156,7 +156,9 @@ def _moved(p: DateParts, days: int) -> DateParts:
         q.y, q.m, q.d = (new.year if p.y is not None else None), new.month, new.day
         q.wd = None if p.wd is None else (new.weekday() if p.y is not None else (p.wd + days) % 7)
     elif p.m is not None:
-        k = (p.y or 2000) * 12 + p.m - 1 + (round(days / 30.44) or sign)
+        months = round(days / 30.44) or sign
+        if p.y is None and months % 12 == 0: months += sign      # a month alone must not come back to itself
+        k = (p.y or 2000) * 12 + p.m - 1 + months
         q.y, q.m = (k // 12 if p.y is not None else None), k % 12 + 1
     elif p.y is not None:
         q.y = p.y + (round(days / 365.25) or sign)
@@ -177,9 +179,15 @@ def _name(old: str, full: str, abbrs: Tuple[str, ...], form: int) -> str:
     return _case_like(old, new)
 
 
-def _number(old: str, new: int) -> str:
-    "`new` with the width of `old` when `old` was zero-padded."
-    return f"{new:0{len(old)}d}" if old.startswith("0") and len(old) > 1 else str(new)
+def _number(old: str, new: int, padded: bool = False) -> str:
+    "`new` with the width of `old` when `old` was zero-padded (or is two digits in a `padded` date)."
+    return f"{new:0{len(old)}d}" if len(old) > 1 and (old.startswith("0") or padded) else str(new)
+
+
+def _padded(p: DateParts) -> bool:
+    "True when the date writes days and months on two digits: one of them zero-padded, or all two digits long."
+    nums = [t for t, r in zip(p.tokens, p.roles) if r in ("d", "m")]
+    return bool(nums) and (any(t.startswith("0") for t in nums) or all(len(t) == 2 for t in nums))
 
 
 def _ordinal(old: str, d: int, lang: str) -> str:
@@ -192,10 +200,10 @@ def _ordinal(old: str, d: int, lang: str) -> str:
 
 def _write(p: DateParts, q: DateParts, loc: Locale) -> str:
     "The tokens of `p` with every field replaced by the values of `q`."
-    out = []
+    out, padded = [], _padded(p)
     for i, (tok, r) in enumerate(zip(p.tokens, p.roles)):
-        if r == "d": tok = _number(tok, q.d)
-        elif r == "m": tok = _number(tok, q.m)
+        if r == "d": tok = _number(tok, q.d, padded)
+        elif r == "m": tok = _number(tok, q.m, padded)
         elif r == "y": tok = f"{q.y % 100:02d}" if len(tok) == 2 else str(q.y)
         elif r == "mon": tok = _name(tok, loc.months[q.m - 1], loc.months_abbr[q.m - 1], p.forms[i])
         elif r == "wd": tok = _name(tok, loc.weekdays[q.wd], loc.weekdays_abbr[q.wd], p.forms[i])

@@ -6,14 +6,14 @@ brackets, accented letters) stays, so `603-13-973` gives `418-55-206` and `(617)
 `(302) 871-4456`. A phone's leading `+NN` or `00NN` country code is kept.
 
 Where the original passes a known check, the surrogate passes it too (python-stdnum): a Spanish
-DNI (`12345678Z`) or NIE (`X1234567L`) gets the control letter of its new digits, an IBAN its check
-digits, a 13-19 digit card-like number its Luhn digit, a Spanish postal code stays a valid one.
+DNI (`12345678Z`) or NIE (`X1234567L`) gets the control letter of its new digits, a 13-19 digit
+card-like number its Luhn digit, a Spanish postal code stays a valid one (01-52 as its first digits).
 """
 import random
 import re
 from typing import Callable, List, Optional, Tuple
 
-from stdnum import iban, luhn
+from stdnum import luhn
 from stdnum.es import dni, nie
 from stdnum.es import postal_code as es_postal
 
@@ -64,13 +64,6 @@ def _fix_nie(s: str, rng: random.Random) -> str:
     return _put(s, pos[-1:], nie.calc_check_digit(body))
 
 
-def _fix_iban(s: str, rng: random.Random) -> str:
-    "The original's country letters and new check digits."
-    pos = _alnum_positions(s)
-    compact = "".join(s[i] for i in pos).upper()
-    return _put(s, pos[2:4], iban.calc_check_digits(compact))
-
-
 def _fix_luhn(s: str, rng: random.Random) -> str:
     "A Luhn check digit at the end."
     pos = _alnum_positions(s)
@@ -89,17 +82,11 @@ def _card_like(s: str) -> bool:
     return compact.isdigit() and 13 <= len(compact) <= 19 and luhn.is_valid(compact)
 
 
-def _iban_like(s: str) -> bool:
-    "An IBAN: it starts with two letters and passes the IBAN check."
-    return bool(re.match(r"\s*[A-Za-z]{2}\d{2}", s)) and iban.is_valid(s)
-
-
 # (name, the types it applies to (by prefix), does the original pass it, make a candidate pass it)
 CHECKS: List[Tuple[str, Tuple[str, ...], Callable[[str], bool], Callable[[str, random.Random], str]]] = [
     ("es.dni", ("ID:",), lambda s: bool(re.fullmatch(r"\d{8}[\s\-]?[A-Za-z]", s.strip())) and dni.is_valid(s), _fix_dni),
     ("es.nie", ("ID:",), lambda s: bool(re.fullmatch(r"[XYZxyz][\s\-]?\d{7}[\s\-]?[A-Za-z]", s.strip())) and nie.is_valid(s),
      _fix_nie),
-    ("iban", ("ID:",), _iban_like, _fix_iban),
     ("luhn", ("ID:",), _card_like, _fix_luhn),
     ("es.postal_code", ("LOCATION:ZIP",), lambda s: bool(re.fullmatch(r"\d{5}", s)) and es_postal.is_valid(s), _fix_postal),
 ]

@@ -128,7 +128,8 @@ def redact_spans(text: str, spans: Sequence, cfg: RedactConfig, doc_id: str = ""
     sur = None
     if "surrogate" in ops:
         sur = Surrogates(doc_id, cfg.seed, cfg.max_shift_days, lang=cfg.lang or "en", key=cfg.key, max_age=cfg.max_age,
-                         per_note_shift=cfg.per_note_shift, mask_char=cfg.mask_char, avoid=_avoid(text, spans))
+                         per_note_shift=cfg.per_note_shift, mask_char=cfg.mask_char, avoid=_avoid(text, spans),
+                         dates=[text[s.start:s.end] for s, op in zip(spans, ops) if op == "surrogate" and s.type == "DATE"])
     out, repl, pos = [], [], 0
     for sp, op in zip(spans, ops):
         if sp.start < pos: raise ValueError(f"overlapping spans at {sp.start} in document {doc_id!r}")

@@ -9,8 +9,9 @@ Values come from Faker's locale for the language (`locales.json`: es -> es_ES, d
   countries (in the language), hospitals (the language's templates), organisations, e-mails, URLs,
   user names and professions;
 - identifiers, phone and fax numbers, ZIP codes: `ids.id_surrogate` (same shape, same checks);
-- dates: `dates.shift_date`, one shift for the note (or, with a key, for every note of the key);
-  a date that cannot be read becomes mask characters;
+- dates: `dates.shift_date`, one shift for the note (or, with a key, for every note of the key: the
+  key's first shift, or its next one in a note where the first would move a date onto another date
+  of the same note, see `_shift`); a date that cannot be read becomes mask characters;
 - ages are kept up to `max_age` (89) and written as the language's cap above it (`90+`, `90 o más`).
 
 Each value is drawn from a generator seeded by the original string in `keys.normal_form` (so `La
@@ -22,6 +23,7 @@ so no original can reappear through another span's surrogate.
 import functools
 import random
 import re
+from collections import Counter
 from typing import Callable, Iterable, Optional
 
 from .dates import shift_date
@@ -49,10 +51,12 @@ def faker_for(faker_locale: str):
 def _name_lists(faker_locale: str):
     "fold()ed male first names, female first names and surnames of the locale's person provider."
     prov = next(p for p in faker_for(faker_locale).providers if hasattr(p, "last_names"))
-    # a compound first name tells the gender by its first word only ("José María" is a man's)
-    firsts = lambda names: {fold(n.split()[0]) for n in names if n.split()}  # noqa: E731
-    male = firsts(getattr(prov, "first_names_male", ()))
-    female = firsts(getattr(prov, "first_names_female", ()))
+    # a compound first name tells the gender by its first word only ("José María" is a man's); a word in
+    # both lists belongs to the one that starts more names with it (es_ES lists "María" as a man's name once)
+    firsts = lambda names: Counter(fold(n.split()[0]) for n in names if n.split())  # noqa: E731
+    m, f = firsts(getattr(prov, "first_names_male", ())), firsts(getattr(prov, "first_names_female", ()))
+    male = {w for w in m if m[w] >= f.get(w, 0)}
+    female = {w for w in f if f[w] >= m.get(w, 0)}
     return male, female, {fold(w) for n in getattr(prov, "last_names", ()) for w in n.split()}
 
 
@@ -70,16 +74,30 @@ class Surrogates:
 
     def __init__(self, doc_id: str = "", seed: int = 0, max_shift_days: int = 365, *, lang: str = "en",
                  key: Optional[Key] = None, max_age: int = 89, per_note_shift: bool = False, mask_char: str = "*",
-                 avoid: Iterable[str] = ()):
+                 avoid: Iterable[str] = (), dates: Iterable[str] = ()):
         self.doc_id, self.seed, self.key, self.max_age, self.mask_char = doc_id, seed, key, max_age, mask_char
         self.loc: Locale = locale(lang)
-        r = (random.Random(f"{seed}\x00{doc_id}") if key is None else
-             random.Random(key.seed("date-shift", doc_id) if per_note_shift else key.seed("date-shift")))
-        self.days = r.randint(1, max_shift_days) * r.choice((-1, 1))
         self.seen: dict = {}
         avoid = {normal_form(a) for a in avoid if len(normal_form(a)) >= 3}
         self._avoid = re.compile("|".join(rf"(?<!\w){re.escape(a)}(?!\w)" for a in sorted(avoid, key=len, reverse=True))) \
             if avoid else None
+        r = (random.Random(f"{seed}\x00{doc_id}") if key is None else
+             random.Random(key.seed("date-shift", doc_id) if per_note_shift else key.seed("date-shift")))
+        self.days = self._shift(r, max_shift_days, list(dates))
+
+    def _shift(self, r: random.Random, most: int, dates: list, tries: int = 10) -> int:
+        """The note's date shift: the first of the generator's shifts (1..`most` days, back or forth) that moves
+        none of the note's `dates` onto a PHI string of the note (two dates a shift apart would otherwise show
+        one's true value). A note whose dates lie so close together over so many years that none of `tries`
+        such shifts avoids them gets longer ones (2, 4, ... 64 x `most`), and in the end the shift that
+        moves the fewest dates onto the note's own."""
+        best = None
+        for k in range(7 * tries):
+            days = r.randint(1, most << (k // tries)) * r.choice((-1, 1))
+            hits = sum(self.leaks(new) for new in (shift_date(d, days, self.loc.lang) for d in dates) if new)
+            if hits == 0: return days
+            if best is None or hits < best[0]: best = (hits, days)
+        return best[1]
 
     # ---------------------------------------------------------------- helpers
 
