@@ -205,8 +205,9 @@ class Surrogates:
         return new.lower() if letter.islower() else new
 
     def street(self, original: str) -> Optional[str]:
-        "A street of the locale; the numbers after its name (`, 23, 1D`) replaced format-preserving."
-        cut = re.search(r"[\s,]*\d", original)
+        "A street of the locale; the numbers after its name (`, 23, 1D`) replaced, their shape kept."
+        # the name ends where a comma or space is followed by a number (or s/n): `Ctra. N-332 Valencia, s/n`
+        cut = re.search(r"(?:,\s*|\s+)(?=\d|s/n\b|n[º°o]\.?\s*\d)", original, re.I)
         name, rest = (original[:cut.start()], original[cut.start():]) if cut else (original, "")
         new = self._draw("street", name, lambda f: f.street_name()) if name.strip() else ""
         if new is None: return None
