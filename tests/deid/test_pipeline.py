@@ -1,5 +1,6 @@
 """scripts/predict.py on documents: text/brat/CSV input, every output format, redaction, review page, bad input."""
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -107,3 +108,80 @@ def test_unknown_format_names(predict, tmp_path, capsys):
         with pytest.raises(SystemExit) as e:
             predict.main(["--model", "m.pkl", "--input", str(NOTES), "--out", str(tmp_path / "o")] + argv)
         assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- redaction through the whole command
+
+def _records(out):
+    return [json.loads(x) for x in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_redacted_files_replacements_bom_and_a_key_that_never_shows(predict, tiny_model, tmp_path, capsys):
+    inp, out, key = tmp_path / "in", tmp_path / "out", tmp_path / "secret.key"
+    inp.mkdir()
+    key.write_text("my-own-secret-key-material-1234\n")
+    for f in NOTES.glob("*.txt"):
+        (inp / f.name).write_bytes(f.read_bytes())
+        (inp / f"bom_{f.name}").write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+    code, err = _run(predict, capsys, ["--model", str(tiny_model), "--input-format", "text", "--input", str(inp),
+                                       "--out", str(out), "--redact", "surrogate", "--key-file", str(key), "--lang", "es",
+                                       "--temperature", "2", "--seed", "1"])
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["predictions.jsonl", "redacted"]   # jsonl only, yet the files
+    recs = {r["id"]: r for r in _records(out)}
+    for name, r in recs.items():
+        red = (out / "redacted" / f"{name}.txt").read_bytes().decode("utf-8")
+        assert red == r["redacted"] and (red.startswith("\ufeff") == name.startswith("bom_"))
+        pos, parts = 0, []
+        for s in r["spans"]:                         # the audit trail: the original outside, the replacements inside
+            parts += [r["text"][pos:s["start"]], s["replacement"]]
+            pos = s["end"]
+        assert "".join(parts) + r["text"][pos:] == red
+    for f in NOTES.glob("*.txt"):
+        a, b = recs[f.stem], recs[f"bom_{f.stem}"]
+        assert [(s["start"] + 1, s["end"] + 1, s["text"]) for s in a["spans"]] == [(s["start"], s["end"], s["text"]) for s in b["spans"]]
+    assert sum(len(r["spans"]) for r in recs.values()) > 0
+    everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()) + "".join(err)
+    assert "my-own-secret" not in everything
+
+
+def test_encrypt_round_trips_through_reidentify(predict, tiny_model, tmp_path, capsys):
+    out, key = tmp_path / "out", tmp_path / "k"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef")
+    code, err = _run(predict, capsys, ["--model", str(tiny_model), "--input-format", "text", "--input", str(NOTES),
+                                       "--out", str(out), "--redact", "encrypt", "--key-file", str(key),
+                                       "--temperature", "2", "--seed", "1"])
+    assert code == 0, err
+    assert any("[ENC:" in p.read_text(encoding="utf-8") for p in (out / "redacted").iterdir())
+    from seq2seq.commands.cli import run
+    from seq2seq.commands.reidentify import main
+    assert run(main, ["--key-file", str(key), "--input", str(out / "redacted"), "--out", str(tmp_path / "back")]) == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "back").iterdir()} == {p.name: p.read_bytes() for p in NOTES.glob("*.txt")}
+
+
+@pytest.mark.parametrize("policy, argv, match", [
+    ("DATE: surrogate\nNOT:ATYPE: mask\n", [], r"p\.yaml:2: unknown type 'NOT:ATYPE'"),
+    ("DATE: blur\n", [], r"p\.yaml:1: unknown operator 'blur'"),
+    ("NAME: hash\n", [], r"--redact-policy hash needs --key-file"),
+    (None, ["--redact", "hash"], r"--redact hash needs --key-file"),
+    (None, ["--redact", "mask", "--key-file", "/nonexistent.key"], r"--key-file /nonexistent\.key: no such file")])
+def test_policy_and_key_errors_are_one_line(predict, tiny_model, tmp_path, capsys, policy, argv, match):
+    if policy is not None:
+        (tmp_path / "p.yaml").write_text(policy)
+        argv = argv + ["--redact-policy", str(tmp_path / "p.yaml")]
+    try: code, err = _run(predict, capsys, ["--model", str(tiny_model), "--input-format", "text", "--input", str(NOTES),
+                                            "--out", str(tmp_path / "out")] + argv)
+    except SystemExit as e:     # an option error: argparse's usage and one line
+        code, err = e.code, capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and re.search(match, err[-1]), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_policy_file_applies_per_type(predict, tiny_model, tmp_path, capsys):
+    (tmp_path / "p.yaml").write_text("default: type\nDATE: keep\n")
+    code, err = _run(predict, capsys, ["--model", str(tiny_model), "--input-format", "text", "--input", str(NOTES),
+                                       "--out", str(tmp_path / "out"), "--redact-policy", str(tmp_path / "p.yaml"),
+                                       "--temperature", "2", "--seed", "1"])
+    assert code == 0, err
+    spans = [s for r in _records(tmp_path / "out") for s in r["spans"]]
+    assert spans and all(s["replacement"] == (s["text"] if s["type"] == "DATE" else f"[{s['type']}]") for s in spans)

@@ -205,3 +205,60 @@ def test_csv_reference_column(tmp_path):
     path.write_text('orig_text,ann\nSeen by Smith.,Seen by {{NAME}}Smyth{{/NAME}}.\n', encoding="utf-8")
     with pytest.raises(DocumentError, match="column 'ann', row 1: its text differs"):
         _attach_ref(read_documents(path, "csv"), "csv", "ann", path)
+
+
+# ---------------------------------------------------------------- a leading BOM
+
+class GoldLearn(FakeLearn):
+    "A fake model that marks, in each sentence, every occurrence of the strings it is given."
+
+    def __init__(self, strings):
+        super().__init__()
+        self.rx = re.compile("|".join(re.escape(s) for s in sorted(strings, key=len, reverse=True)))
+
+    def restore(self, texts, cfg=None, with_spans=False, **kw):
+        return [("", [ScoredSpan(m.start(), m.end(), "PHI", 1.0) for m in self.rx.finditer(t)]) for t in texts]
+
+
+def test_dev_notes_with_a_bom_get_the_gold_offsets_shifted_by_one(corpora, tmp_path):
+    src = corpora / "meddocan" / "dev" / "brat"
+    gold = {i: (t, s) for i, t, s in read_brat(src)}
+    plain, bom = tmp_path / "plain", tmp_path / "bom"
+    plain.mkdir(), bom.mkdir()
+    for i, (t, _) in gold.items():
+        (plain / f"{i}.txt").write_bytes(t.encode("utf-8"))
+        (bom / f"{i}.txt").write_bytes(b"\xef\xbb\xbf" + t.encode("utf-8"))
+    learn = GoldLearn({t[s.start:s.end] for t, ss in gold.values() for s in ss})
+    p_plain = predict_documents(learn, read_documents(plain, "text", warn=pytest.fail))
+    p_bom = predict_documents(learn, read_documents(bom, "text", warn=pytest.fail))
+    n = 0
+    for a, b in zip(p_plain, p_bom):
+        assert b.doc.text == "\ufeff" + a.doc.text and b.doc.text == (bom / f"{b.doc.doc_id}.txt").read_text(encoding="utf-8")
+        assert [(s.start + 1, s.end + 1) for s in a.spans] == [(s.start, s.end) for s in b.spans]
+        text, spans = gold[b.doc.doc_id]
+        found = {(s.start, s.end): b.doc.text[s.start:s.end] for s in b.spans}
+        for g in spans:     # every gold span (a BRAT .ann of the BOM file counts the BOM: + 1) at its offsets
+            if (g.start + 1, g.end + 1) in found:
+                assert found[(g.start + 1, g.end + 1)] == text[g.start:g.end]
+                n += 1
+    assert n > 0.95 * sum(len(s) for _, s in gold.values())     # all but the overlapping gold spans
+    # the outputs keep the BOM, and our BRAT output reads back with the same offsets
+    out = OutputConfig(str(tmp_path / "out"), ["brat", "jsonl"])
+    write_outputs(out, p_bom[:5], [p.doc.text for p in p_bom[:5]], documents=True)
+    for p in p_bom[:5]:
+        assert (tmp_path / "out" / "brat" / f"{p.doc.doc_id}.txt").read_bytes().startswith(b"\xef\xbb\xbf")
+        assert (tmp_path / "out" / "redacted" / f"{p.doc.doc_id}.txt").read_bytes().startswith(b"\xef\xbb\xbf")
+    back = {i: [(s.start, s.end) for s in sp] for i, _, sp in read_brat(tmp_path / "out" / "brat")}
+    assert back == {p.doc.doc_id: [(s.start, s.end) for s in p.spans] for p in p_bom[:5]}
+
+
+def test_redacted_copies_of_notes_are_files_whatever_the_format(preds, tmp_path):
+    paths = write_outputs(OutputConfig(str(tmp_path / "o"), ["jsonl"]), preds, [p.doc.text.upper() for p in preds],
+                          [[x.upper() for x in (p.doc.text[s.start:s.end] for s in p.spans)] for p in preds], documents=True)
+    assert set(paths) == {"jsonl", "redacted"}
+    assert (tmp_path / "o" / "redacted" / "note1.txt").read_bytes().decode("utf-8") == preds[0].doc.text.upper()
+    rec = json.loads((tmp_path / "o" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert all(s["replacement"] == s["text"].upper() for s in rec["spans"])
+    write_outputs(OutputConfig(str(tmp_path / "c.csv"), ["csv"]), preds, [p.doc.text for p in preds], documents=True)
+    assert (tmp_path / "c-redacted" / "note2.txt").is_file()
+    assert "redacted" not in write_outputs(OutputConfig(str(tmp_path / "r"), ["jsonl"]), preds, [p.doc.text for p in preds])
