@@ -16,7 +16,7 @@ from ..config import add_options, from_args
 from ..deid.reidentify import ReidentifyConfig
 from .cli import run
 
-__all__ = ["parser", "main", "console"]
+__all__ = ["parser", "parse_args", "main", "console"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,17 +28,24 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None):
-    "Restore --input into --out with --key-file, or write a new key (see the module docstring)."
+def parse_args(argv=None):
+    "(namespace, ReidentifyConfig or None when --new-key) from the command line; a bad value exits 2."
     p = parser()
     a = p.parse_args(argv)
-    if a.new_key:
+    if a.new_key: return a, None
+    cfg = from_args(ReidentifyConfig, a, p)
+    if not (cfg.key_file and cfg.input and cfg.out): p.error("give --key-file, --input and --out (or --new-key FILE)")
+    return a, cfg
+
+
+def main(argv=None):
+    "Restore --input into --out with --key-file, or write a new key (see the module docstring)."
+    a, cfg = parse_args(argv)
+    if cfg is None:
         from ..deid.keys import new_key_file
         print(f"wrote a new key to {new_key_file(a.new_key)}: keep it secret, keep a copy; without it encrypted "
               "copies cannot be restored")
         return
-    cfg = from_args(ReidentifyConfig, a, p)
-    if not (cfg.key_file and cfg.input and cfg.out): p.error("give --key-file, --input and --out (or --new-key FILE)")
     from ..deid.reidentify import reidentify
     reidentify(cfg)
 

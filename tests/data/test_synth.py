@@ -133,3 +133,9 @@ def test_fake_draws_each_phi_type_reproducibly():
 def test_word_lists_come_from_the_data_file():
     assert synth.WORDS_FILE.is_file() and synth.WORDS_FILE.parent.name == "synth"
     assert synth.FIRST == synth._load_words()["first"] and len(synth.TEMPLATES) > 50
+
+
+def test_the_script_still_writes_the_committed_sample_byte_for_byte(tmp_path, capsys):
+    "Redaction's surrogates moved to Faker (seq2seq/deid/surrogates.py); the training sample stays as it was."
+    path = _script().main(["--out", str(tmp_path / "sample.csv")])
+    assert Path(path).read_bytes() == SAMPLE.read_bytes()
