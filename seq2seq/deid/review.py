@@ -199,7 +199,7 @@ def _to_check(preds, replacements) -> str:
     for score, k, i in rows[:_MAX_LISTED]:
         p, sp = preds[k], preds[k].spans[i]
         new = f"<td class=\"t\">{e(replacements[k][i])}</td>" if replacements is not None else ""
-        out.append(f'<tr data-type="{e(sp.type)}" data-score="{score:.4f}"><td>{score:.3f}</td><td>{e(sp.type)}</td>'
+        out.append(f'<tr data-type="{e(sp.type)}" data-score="{score:.4f}"><td>{score:.3f}</td><td class="t">{e(sp.type)}</td>'
                    f'<td class="t"><a href="#s{k}-{i}">{e(p.doc.text[sp.start:sp.end])}</a></td>{new}'
                    f'<td class="t">{e(p.doc.doc_id)}</td><td>{e(getattr(sp, "origin", "model"))}</td></tr>')
     more = (f"<p>{len(rows) - _MAX_LISTED} more span(s) in the notes below.</p>" if len(rows) > _MAX_LISTED else "")

@@ -142,13 +142,15 @@ class Surrogates:
         elif cat == "NAME": new = self._name(original)
         elif type == "LOCATION:STREET": new = self.street(original)
         else:
-            make = self._maker(type)
+            make = self._maker(type, original)
             new = None if make is None else self._draw(type, original, make)
         return new if new is not None else f"[{type}]"
 
-    def _maker(self, type: str) -> Optional[Callable[[object], str]]:
+    def _maker(self, type: str, original: str) -> Optional[Callable[[object], str]]:
         "The Faker call that makes a value of `type` (None: no generator)."
-        region = lambda f: next(getattr(f, a)() for a in ("state", "region", "administrative_unit", "city")  # noqa: E731
+        # a two-letter code (MA) stays a code where the locale has them
+        names = ("state_abbr",) if type == "LOCATION:STATE" and re.fullmatch(r"[A-Z]{2}", original) else ()
+        region = lambda f: next(getattr(f, a)() for a in names + ("state", "region", "administrative_unit", "city")  # noqa: E731
                                 if hasattr(f, a))
         hospital = lambda f: f.random_element(self.loc.hospitals).format(  # noqa: E731
             city=f.city(), last_name=f.last_name(), first_name=f.first_name())
@@ -206,15 +208,21 @@ class Surrogates:
 
     def street(self, original: str) -> Optional[str]:
         "A street of the locale; the numbers after its name (`, 23, 1D`) replaced, their shape kept."
-        # the name ends where a comma or space is followed by a number (or s/n): `Ctra. N-332 Valencia, s/n`
-        cut = re.search(r"(?:,\s*|\s+)(?=\d|s/n\b|n[º°o]\.?\s*\d)", original, re.I)
-        name, rest = (original[:cut.start()], original[cut.start():]) if cut else (original, "")
+        # a house number first (`12 Juniper Lane`), then the name, which ends where a comma or space is
+        # followed by a number (or s/n): `Calle Mayor, 23, 1D`, `Ctra. N-332 Valencia, s/n`
+        lead = re.match(r"\d+[A-Za-z]?\s+(?=\D)", original)
+        head, body = (original[:lead.end()], original[lead.end():]) if lead else ("", original)
+        cut = re.search(r"(?:,\s*|\s+)(?=\d|s/n\b|n[º°o]\.?\s*\d)", body, re.I)
+        name, rest = (body[:cut.start()], body[cut.start():]) if cut else (body, "")
         new = self._draw("street", name, lambda f: f.street_name()) if name.strip() else ""
         if new is None: return None
         r = self.rng("street-number", original)
         for _ in range(10):
             # numbers and the letter stuck to one (`1D`) change; words such as `piso` or `izq.` stay
-            tail = re.sub(r"\d", lambda m: r.choice("0123456789"), rest)
-            tail = re.sub(r"(?<=\d)[A-Za-z](?![A-Za-z])", lambda m: _case_like(m[0], r.choice(_UPPER)), tail)
-            if new + tail != original and not self.leaks(new + tail): return new + tail
+            # a number that did not start with 0 does not start with 0 now (house numbers: 12 -> 47, not 06)
+            digits = lambda t: re.sub(r"\d+", lambda m: "".join(  # noqa: E731
+                r.choice("123456789" if k == 0 and c != "0" else "0123456789") for k, c in enumerate(m[0])), t)
+            tail = re.sub(r"(?<=\d)[A-Za-z](?![A-Za-z])", lambda m: _case_like(m[0], r.choice(_UPPER)), digits(rest))
+            out = digits(head) + new + tail
+            if out != original and not self.leaks(out): return out
         return None

@@ -276,3 +276,19 @@ def test_dev_notes_surrogates_are_spanish(corpora, dev_notes):
                 assert new.split()[0].casefold() in {p.casefold() for p in addr.street_prefixes}, new
                 seen["street"] += 1
     assert min(seen.values()) > 50, seen
+
+
+def test_the_docs_before_and_after_is_what_the_code_writes():
+    "docs/redaction.md shows the surrogates of the fixture notes: each redacted cell is in the copy the code writes."
+    from seq2seq.formats.readers import read_brat
+    page = (ROOT / "docs" / "redaction.md").read_text(encoding="utf-8")
+    tables = page.split("## Before and after")[1].split("## Operators")[0]
+    for folder, lang in (("notes_es", "es"), ("notes_brat", "en")):
+        doc_id, text, spans = next(read_brat(ROOT / "tests" / "fixtures" / folder))
+        out = redact(text, spans, RedactConfig("surrogate", lang=lang), doc_id)
+        table = tables.split(f"`--lang {lang}`")[1].split("\n\n")[0]
+        cells = re.findall(r"^\| `(.+?)` \| `(.+?)`", table, re.M)
+        assert len(cells) >= 3
+        for before, after in cells:
+            for part in after.split(" ... "): assert part.strip(". ") in out, part
+            for part in before.split(" ... "): assert part.strip(". ") in text, part
