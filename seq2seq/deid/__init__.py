@@ -1,2 +1,3 @@
-"""De-identification and prediction: CSVs of sentences, whole notes with document offsets, redaction and the
-HTML review page."""
+"""De-identification and prediction: CSVs of sentences, whole notes with document offsets, redaction (operators
+per type, surrogates in the note's language, keyed pseudonyms, hashes, reversible encryption) and the HTML
+review page."""

@@ -10,8 +10,9 @@ the other order. Anything else in the span (`hace 2 años`, `febrero y abril`) m
 `shift_date` returns None and the redaction masks it, never inventing a random date.
 
 `shift_date(text, days, lang)` writes the moved date back in the original's exact format: the same
-glue, zero padding (`28/05/2016` -> `07/06/2016`, `28/5/2016` -> `7/6/2016`), 2- or 4-digit year, name form (full or abbreviation) and case, a weekday
-recomputed from the new date, an ordinal suffix that fits the new day. A date without a day moves by
+glue, zero padding (`28/05/2016` -> `07/06/2016`, `28/5/2016` -> `7/6/2016`), 2- or 4-digit year,
+name form (full or abbreviation) and case, a weekday recomputed from the new date, an ordinal suffix
+that fits the new day. A date without a day moves by
 whole months (at least one), a year alone by whole years (at least one), so no date stays as it was;
 a time of day after the date is kept.
 """
