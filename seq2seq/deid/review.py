@@ -37,7 +37,7 @@ h1{font-size:1.4em;margin:.2em 0} h2{font-size:1.05em;margin:1.2em 0 .3em;color:
 .unit{white-space:pre-wrap;padding:.25em .5em;margin:.15em 0;border-left:3px solid #eee}
 .unit.redacted{background:#fafafa}
 .row.has-error .unit{border-left-color:#d33}
-body.errors-only .row:not(.has-error), body.errors-only .doc:not(.has-error), body.errors-only .missed-list.ok{display:none}
+body.errors-only .row:not(.has-error), body.errors-only .doc:not(.has-error){display:none}
 mark.span{padding:.1em .3em;border-radius:.3em;line-height:2.2;box-decoration-break:clone;-webkit-box-decoration-break:clone}
 mark.span .lbl,mark.span .sc{font-size:.65em;font-weight:bold;margin-left:.4em;vertical-align:middle;opacity:.8}
 mark.span .lbl{text-transform:uppercase} mark.span .sc{font-weight:normal}
