@@ -7,7 +7,8 @@ more than its tensors hold (hidden=100000, buckets=1e9, src_words=1e7, hidden=40
 --big-vocab entries (alone, and behind a padding tensor as large as its description), a tensor stored
 as I32 where F32 is expected, and the file cut short. Each is loaded the way seq2seq-predict loads a
 model (`training.learner.load_seq2seq`) in a fresh process with one torch thread, which reports its
-peak RSS (getrusage ru_maxrss) and CPU seconds (user + system); `imports only` is the same process
+peak RSS (VmHWM of /proc/self/status: getrusage's ru_maxrss would carry the parent's peak over the
+exec) and CPU seconds (user + system); `imports only` is the same process
 without the load. The last line is one JSON object: name -> {loaded, mb, cpu_s, error}.
 """
 import argparse
@@ -32,7 +33,8 @@ if sys.argv[1] != "-":
     except UserError as e:
         res["error"] = str(e).split(": ", 1)[-1][:110]
 r = resource.getrusage(resource.RUSAGE_SELF)
-res.update(mb=round(r.ru_maxrss / 1024), cpu_s=round(r.ru_utime + r.ru_stime, 2))
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))  # kB; ru_maxrss survives exec
+res.update(mb=round(hwm / 1024), cpu_s=round(r.ru_utime + r.ru_stime, 2))
 print(json.dumps(res))
 """
 
