@@ -47,3 +47,23 @@ def tiny_model(tmp_path_factory):
     train(TrainConfig(csv=str(csv), out=str(out), epochs=4, lr=1e-2, bs=32, decode_limit=32,
                       model=ModelConfig(arch="seed", emb_size=24, hidden=32, layers=1)), log=lambda *a: None)
     return out / "model.safetensors"
+
+
+@pytest.fixture(scope="session")
+def untrained_model(tmp_path_factory):
+    """A small aligned model with random weights saved as model.safetensors, in seconds (no training):
+    for tests of the file format and of the commands' plumbing, which need a model that loads and
+    decodes, not a good one. Its types: DATE, NAME:DOCTOR, NAME:PATIENT, ID:MEDICALRECORD."""
+    from seq2seq.models.config import ModelConfig
+    from seq2seq.models.modelfile import save_safe
+    from seq2seq.models.registry import build_model
+    from seq2seq.utils import seed_everything
+    seed_everything(0)
+    special = ["xxunk", "xxpad", "xxbos", "xxeos"]
+    words = "Seen by Dr . Smith on 3/4/2091 the patient MRN".split()
+    marks = [f"{{{{{s}{t}}}}}" for t in ("DATE", "NAME:DOCTOR", "NAME:PATIENT", "ID:MEDICALRECORD") for s in ("", "/")]
+    src, tgt = special + words, special + marks + words
+    model = build_model(ModelConfig(emb_size=16, hidden=16, sub_dim=8, buckets=64, word_dim=8, shape_dim=4, char_dim=8),
+                        src, tgt)
+    model.meta = dict(format_version=1, version="test", lang="en", src="orig_text", tgt="annotated_text", task="restore")
+    return save_safe(model, src, tgt, tmp_path_factory.mktemp("untrained") / "model.safetensors")

@@ -63,7 +63,9 @@ def parse_args(argv=None):
 def main(argv=None):
     "Convert, write the CSV, print the report; a fatal problem raises ConvertError (or OSError)."
     from ..formats.convert import ConvertError, convert, save_csv
+    from ..formats.paths import check_apart
     args = parse_args(argv)
+    check_apart([("--out", args.out)], [("INPUT", args.input), ("--map", args.map if args.map and Path(args.map).exists() else None)])
     df, report = convert(args.input, args.format, mapping=args.map, lang=args.lang, unit=args.unit,
                          detokenize=args.detokenize)
     if df.empty:  # name the reasons: with a single bad file, they are the whole story

@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
                                  "pipe; 'tab' for a tab); the output uses the same")
     p.add_argument("--ref", nargs="?", const="annotations",
                    help="reference column to score against (CSV); alone, with brat/i2b2 input: their annotations")
+    p.add_argument("--map", metavar="MAP", help="type map applied to the --ref spans before scoring: a JSON/YAML file "
+                                                "or a built-in name (meddocan, presidio), as seq2seq-convert --map")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
@@ -86,7 +88,12 @@ def parse_args(argv=None):
     a.output_format = a.output_format or (["csv"] if a.input_format == "csv" else ["jsonl"])
     a.repeat_cfg = from_args(RepeatConfig, a, p)
     a.redact_cfg = from_args(RedactConfig, a, p, prefix="redact.", seed=a.seed if a.seed is not None else 0)
-    return a, from_args(DecodeConfig, a, p)
+    if a.map and a.ref is None: p.error("--map maps the types of the reference: give --ref too")
+    cfg = from_args(DecodeConfig, a, p)
+    if not cfg.faithful and not _plain_csv(a):
+        p.error("--no-faithful: document input, span outputs, redaction, --html and --min-score need faithful "
+                "decoding (spans are read off the source); leave out --no-faithful or predict a CSV to a CSV")
+    return a, cfg
 
 
 def _plain_csv(a) -> bool:
@@ -95,17 +102,24 @@ def _plain_csv(a) -> bool:
             and a.min_score == 0)
 
 
-def _documents(a, cfg):
+def _inputs(a) -> list:
+    "What the run reads, as (flag, path): the outputs must stay apart from them (`formats.paths.check_apart`)."
+    from pathlib import Path
+    model = Path(a.model)
+    return [("--csv" if a.csv else "--input", a.input), ("--model", model / "model.safetensors" if model.is_dir() else model)]
+
+
+def _documents(a, cfg, ref_map):
     "Document input or span outputs: `predict_docs` (checks every output before loading the model)."
     from ..training.learner import load_seq2seq
     from ..deid.pipeline import predict_docs
     from ..formats.writers import OutputConfig, check_outputs
     out = OutputConfig(a.out, a.output_format, a.overwrite, a.min_score, a.html)
     red = a.redact_cfg
-    check_outputs(out, red.active, a.input_format != "csv")
-    if not cfg.faithful: raise ValueError("--no-faithful: span outputs, redaction and the review page need faithful decoding")
+    check_outputs(out, red.active, a.input_format != "csv", _inputs(a))
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
-    predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref, repeats=a.repeat_cfg)
+    predict_docs(learn, a.input, a.input_format, out, red, cfg, src=a.src, ref=a.ref, repeats=a.repeat_cfg,
+                 ref_map=ref_map)
 
 
 def main(argv=None):
@@ -114,12 +128,17 @@ def main(argv=None):
     from ..training.device import set_threads
     from ..training.learner import load_seq2seq
     from ..deid.predict_csv import check_output, predict_csv
+    from ..deid.references import load_ref_map
+    from ..formats.paths import check_apart
     set_threads(a.threads)
-    if not _plain_csv(a): return _documents(a, cfg)
+    ref_map = load_ref_map(a.map)
+    if not _plain_csv(a): return _documents(a, cfg, ref_map)
     check_output(a.out)
+    check_apart([("--out", a.out)], _inputs(a))
     learn = load_seq2seq(a.model, device=None if a.device == "auto" else a.device, trust=a.trust_model_file)
     predict_csv(learn, a.input, a.out, cfg, src=a.src, pred_col=a.pred_col, ref=a.ref, show=a.show,
-                sep={"tab": "\t", "\\t": "\t"}.get(a.sep, a.sep), overwrite_column=a.overwrite_column)
+                sep={"tab": "\t", "\\t": "\t"}.get(a.sep, a.sep), overwrite_column=a.overwrite_column,
+                ref_map=ref_map)
 
 
 def console():

@@ -47,6 +47,8 @@ def main(argv=None):
     import matplotlib
     matplotlib.use("Agg")  # plots go to files; never open a window
     cfg, launch = parse_args(argv)
+    from ..formats.paths import check_apart
+    check_apart([("--resume" if cfg.resume else "--out", cfg.out)], [("--csv", cfg.csv), ("--vectors", cfg.vectors)])
     from ..training.distributed import is_main_process, run_distributed
     from ..training.job import train
     from ..utils import seed_everything

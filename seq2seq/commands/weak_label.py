@@ -56,7 +56,9 @@ def main(argv=None):
     "Write the silver CSV and its report (see the module docstring); prints the report and a JSON summary."
     a, cfg = parse_args(argv)
     if cfg is None:
+        from ..formats.paths import check_apart
         from ..weak.builtin import gazetteers_from_csv
+        check_apart([("--gazetteer-out", a.gazetteer_out)], [("--gazetteers-from", a.gazetteers_from)])
         for t, (path, n) in gazetteers_from_csv(a.gazetteers_from, a.gazetteer_out, a.annotated_col).items():
             print(f"{t}: {n} entries -> {path}")
         return

@@ -6,7 +6,7 @@ import functools
 import json
 import unicodedata
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 from ..errors import UserError
 from ..resources import resource

@@ -18,6 +18,8 @@ from ..decoding.config import DecodeConfig, decode_config
 from ..errors import DataError
 from ..formats.csvio import QUOTING, SEPARATORS, check_header, pick_sep, read_header, scan_rows, sep_name
 from ..text.scores import text_metrics
+from ..text.tags import TagError, parse
+from .references import map_ref_text, model_types, type_warning
 from ..utils import temp_beside
 
 __all__ = ["predict_csv", "check_output"]
@@ -69,7 +71,8 @@ def _chunks(path: Path, sep: str, header: list, chunk_rows: int):
 
 def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: Optional[str] = None,
                 pred_col: str = "prediction", ref: Optional[str] = None, chunk_rows: int = 2000, show: int = 0,
-                sep: Optional[str] = None, overwrite_column: bool = False, log=print, **options) -> dict:
+                sep: Optional[str] = None, overwrite_column: bool = False, log=print, ref_map: Optional[dict] = None,
+                **options) -> dict:
     """Write `out`: `csv_in` plus a `pred_col` column (and `{pred_col}_nbest` with n_best > 1).
 
     Decoding follows `cfg` (a `DecodeConfig`), with `options` (its field names) replacing its fields.
@@ -78,7 +81,8 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     and headers are kept; every cell is quoted, so any text survives. An input that already has
     `pred_col` is refused unless `overwrite_column`. With `ref` (a column of references) also
     writes `out.metrics.json` and returns the metrics: BLEU, chrF, exact match, span P/R/F1
-    (micro and per type) and faithfulness.
+    (micro and per type) and faithfulness; `ref_map` (`references.load_ref_map`) maps the
+    reference's types first.
     """
     cfg = decode_config(cfg, **options)
     csv_in, out = Path(csv_in), check_output(out)
@@ -94,7 +98,7 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
         for i, chunk in enumerate(progress_bar(chunks, total=-(-total // chunk_rows))):
             _predict_chunk(learn, chunk, src, pred_col, cfg)
             chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False, sep=sep, quoting=QUOTING)
-            _keep(keep, chunk, src, pred_col, ref)
+            _keep(keep, chunk, src, pred_col, ref, ref_map)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
     log(f"wrote {keep['rows']} rows to {out} ({keep['empty']} empty source cell(s) left empty)")
     if stats is not None and stats["tokens"]:
@@ -110,16 +114,31 @@ def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, cfg: Dec
     if cfg.n_best > 1: chunk[f"{pred_col}_nbest"] = [json.dumps(r, ensure_ascii=False) for r in res]
 
 
-def _keep(keep: dict, chunk: pd.DataFrame, src: str, pred_col: str, ref: Optional[str]):
-    "Count rows and keep what the metrics need (only with a reference column)."
+def _keep(keep: dict, chunk: pd.DataFrame, src: str, pred_col: str, ref: Optional[str], ref_map=None):
+    "Count rows and keep what the metrics need (only with a reference column, its types mapped by `ref_map`)."
     blank = chunk[src].isna() | (chunk[src].fillna("").str.strip() == "")
     keep["rows"] += len(chunk)
     keep["empty"] += int(blank.sum())
     if ref is None: return
     ok = ~blank & chunk[ref].notna()
     keep["preds"] += chunk.loc[ok, pred_col].tolist()
-    keep["refs"] += chunk.loc[ok, ref].tolist()
+    keep["refs"] += [_mapped(r, ref_map) for r in chunk.loc[ok, ref].tolist()]
     keep["srcs"] += chunk.loc[ok, src].tolist()
+
+
+def _mapped(annotated: str, ref_map: Optional[dict]) -> str:
+    "A reference cell with its types mapped; a malformed one is left for the metrics to count."
+    try: return map_ref_text(annotated, ref_map)
+    except TagError: return annotated
+
+
+def _ref_types(refs) -> list:
+    "The span types of the well-formed annotated references."
+    res = []
+    for r in refs:
+        try: res += [sp.type for sp in parse(r)[1]]
+        except (TagError, TypeError): pass
+    return res
 
 
 def _report(learn, keep: dict, out: Path, ref: Optional[str], show: int, log) -> dict:
@@ -136,4 +155,6 @@ def _report(learn, keep: dict, out: Path, ref: Optional[str], show: int, log) ->
         f"span P/R/F1 {sp['precision']:.4f}/{sp['recall']:.4f}/{sp['f1']:.4f}  "
         f"PHI recall {phi['phi_recall']:.4f} (over-redaction {phi['over_redaction']:.4f})  "
         f"faithfulness {res['faithfulness']:.4f}  (n={res['n']}; metrics: {path})")
+    note = type_warning(_ref_types(keep["refs"]), model_types(learn))
+    if note: log(f"warning: {note}")
     return res

@@ -23,7 +23,7 @@ from ..text.tags import Span, TagError, annotate, open_marker, parse
 from ..utils import atomic_write
 from .readers import FORMATS, Doc, PathLike, Report, _fail, read_docs
 
-__all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'load_mapping', 'convert', 'save_csv']
+__all__ = ['FORMATS', 'COLUMNS', 'LANGS', 'UNITS', 'ConvertError', 'load_mapping', 'map_spans', 'convert', 'save_csv']
 
 COLUMNS = ['orig_text', 'annotated_text', 'doc_id']
 
@@ -102,6 +102,11 @@ def _map_spans(text: str, spans: list[Span], mapping: Optional[dict]) -> tuple[l
         if tgt is None: dropped[sp.type] += 1
         else: res.append(sp._replace(type=tgt))
     return res, dropped, unmapped
+
+
+def map_spans(text: str, spans: list[Span], mapping: Optional[dict]) -> list[Span]:
+    "`spans` of `text` with their types mapped by a `load_mapping` result (types mapped to null dropped)."
+    return _map_spans(text, spans, mapping)[0]
 
 
 # ----------------------------------------------------------------------------- conversion

@@ -43,11 +43,29 @@ class Document:
 
 # ---------------------------------------------------------------- reading
 
-def _text_files(path: Path) -> List[Path]:
-    "`path` itself or the `.txt` files of folder `path`, sorted; DocumentError when there are none."
+def _skip_reason(f: Path) -> Optional[str]:
+    "Why the folder entry `f` is not a note to read (None: it is one); hidden entries are skipped unnamed."
+    if f.name.startswith("."): return None
+    if f.is_symlink() and not f.exists(): return "dangling symbolic link(s)"
+    if f.is_dir(): return "subfolder(s) (not read: give each folder as its own --input)"
+    if not f.is_file(): return "entry(ies) that are not regular files"
+    if f.suffix.lower() != ".txt": return "file(s) without the .txt extension"
+    return ""
+
+
+def _text_files(path: Path, warn: Callable[[str], None] = print) -> List[Path]:
+    """`path` itself or the `.txt` files of folder `path`, sorted; what else the folder holds is named
+    in one warning per reason (hidden entries excepted). DocumentError when there is no note."""
     if path.is_file(): return [path]
     if not path.is_dir(): raise DocumentError(f"--input {path}: no such file or folder")
-    res = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".txt" and not f.name.startswith("."))
+    res, skipped = [], {}
+    for f in sorted(path.iterdir()):
+        why = _skip_reason(f)
+        if why == "": res.append(f)
+        elif why: skipped.setdefault(why, []).append(f.name)
+    for why, names in skipped.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        warn(f"{path}: {len(names)} {why} skipped: {shown}")
     if not res: raise DocumentError(f"--input {path}: the folder holds no .txt file")
     return res
 
@@ -99,7 +117,7 @@ def read_documents(path: PathLike, fmt: str, *, src: str = "orig_text",
     if fmt not in INPUT_FORMATS: raise DocumentError(f"--input-format {fmt!r}: choose one of {', '.join(INPUT_FORMATS)}")
     path = Path(path)
     if fmt == "csv": docs = _csv_docs(path, src)
-    elif fmt == "text": docs = [d for d in (_read_text_doc(f, warn) for f in _text_files(path)) if d is not None]
+    elif fmt == "text": docs = [d for d in (_read_text_doc(f, warn) for f in _text_files(path, warn)) if d is not None]
     else: docs = _annotated(path, fmt, warn)
     if not docs: raise DocumentError(f"--input {path}: no document could be read")
     ids = [d.doc_id for d in docs]

@@ -11,25 +11,28 @@ With `formats == ["csv"]` the output `out` is one CSV file; otherwise `out` is a
                         the formats; beside a CSV-only output as OUT-redacted/)
 
 `convert.read_brat` / `convert.read_i2b2` read our brat and i2b2 output back to exactly the
-predicted spans. Everything is first written under a temporary name in the destination folder
-and renamed into place at the end, so an interrupted or failed run leaves no partial output;
-an existing output is refused (before any decoding, `check_outputs`) unless `overwrite`.
+predicted spans. Everything is first written under a temporary name beside its target and put in
+place together at the end (`output_set.OutputSet`), so an interrupted or failed run leaves no
+partial output; an existing output is refused (before any decoding, `check_outputs`) unless
+`overwrite`, and even then only files this tool wrote (listed in the folder's manifest,
+`.seq2seq-manifest.json`) are replaced. No output may be, hold or lie inside an input
+(`paths.check_apart`).
 """
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
 
 from ..errors import UserError
 from ..text.tags import annotate
+from .output_set import OutputSet
+from .paths import check_apart
 
-__all__ = ["OUTPUT_FORMATS", "OutputConfig", "OutputError", "targets", "check_outputs", "write_outputs",
+__all__ = ["OUTPUT_FORMATS", "OutputConfig", "OutputError", "targets", "planned", "check_outputs", "write_outputs",
            "jsonl_record", "brat_ann", "i2b2_xml"]
 
 OUTPUT_FORMATS = ("csv", "jsonl", "brat", "i2b2")
@@ -73,22 +76,49 @@ def targets(cfg: OutputConfig, redacted: bool, documents: bool = False) -> Dict[
     return res
 
 
+def _root(cfg: OutputConfig) -> Optional[Path]:
+    "The output folder whose manifest lists our files; None when `out` is one CSV file the user named."
+    return None if cfg.formats == ["csv"] else Path(cfg.out)
+
+
+def planned(cfg: OutputConfig, doc_ids: Sequence[str], redacted: bool, documents: bool = False) -> List[Path]:
+    "Every file the outputs of `cfg` write for the documents `doc_ids`."
+    res = []
+    for fmt, dest in targets(cfg, redacted, documents).items():
+        if fmt in ("csv", "jsonl"): res.append(dest)
+        else: res += [dest / f"{i}.{e}" for i in doc_ids for e in _FILES[fmt]]
+    return res
+
+
+_FILES = {"brat": ("txt", "ann"), "i2b2": ("xml",), "redacted": ("txt",)}
+
+
 def _taken(p: Path) -> bool:
     "True when writing `p` would replace something: an existing file, or a folder that is not empty."
     return p.is_file() or (p.is_dir() and any(p.iterdir()))
 
 
-def check_outputs(cfg: OutputConfig, redacted: bool, documents: bool = False) -> Dict[str, Path]:
-    "Fail early (before decoding) when an output exists and `overwrite` is off, or cannot be written."
+def check_outputs(cfg: OutputConfig, redacted: bool, documents: bool = False, inputs=(),
+                  doc_ids: Optional[Sequence[str]] = None, extra: Sequence = ()) -> Dict[str, Path]:
+    """Fail early (before decoding) when an output cannot be written: it is, holds or lies inside one
+    of `inputs` (`(flag, path)` pairs, see `paths.check_apart`), it exists and `overwrite` is off, or
+    (with `doc_ids`, the documents to write, and `extra` files) one of its files exists and is not
+    one this tool wrote (`output_set.OutputSet.check`). `documents`: notes, whose redacted copies are
+    always written as files (`targets`)."""
     paths, csv_only = targets(cfg, redacted, documents), cfg.formats == ["csv"]
     if csv_only and Path(cfg.out).is_dir(): raise OutputError(f"--out {cfg.out}: is a folder; give a CSV file name")
     if not csv_only and Path(cfg.out).is_file(): raise OutputError(f"--out {cfg.out}: is a file; give a folder")
-    for p in paths.values():
+    check_apart([("--out", cfg.out)] + [("--out", p) for p in paths.values()] + [("--html", cfg.html)], inputs)
+    for fmt, p in paths.items():
+        if fmt in _FILES and p.exists() and not p.is_dir(): raise OutputError(f"--out: {p} is a file; {fmt} output is a folder")
         if _taken(p) and not cfg.overwrite:
             what = "folder holds files" if p.is_dir() else "file exists"
-            raise OutputError(f"--out: {p}: the {what}; pass --overwrite to replace it")
+            raise OutputError(f"--out: {p}: the {what}; pass --overwrite to replace it (only files this tool wrote "
+                              "there are ever replaced)")
     parent = Path(cfg.out).parent if csv_only else Path(cfg.out)
     if parent.exists() and not os.access(parent, os.W_OK): raise OutputError(f"--out: {parent} is not writable")
+    if doc_ids is not None:
+        OutputSet(_root(cfg), cfg.overwrite).check(planned(cfg, doc_ids, redacted, documents) + [Path(p) for p in extra])
     return paths
 
 
@@ -154,52 +184,43 @@ def _csv_frame(preds, redacted: Optional[Sequence[str]], replacements=None) -> p
 
 # ---------------------------------------------------------------- writing it all
 
-def _write(fmt: str, dest: Path, preds, redacted: Optional[Sequence[str]], replacements=None):
-    "Write format `fmt` of all `preds` at `dest` (a file or a new folder)."
+def _write(fmt: str, dest: Path, preds, redacted: Optional[Sequence[str]], outs: OutputSet, replacements=None):
+    "Write format `fmt` of all `preds` at `dest` (a file, or a folder of one or two files a document)."
     if fmt == "csv":
-        with open(dest, "w", encoding="utf-8", newline="") as f:
+        with open(outs.path(dest), "w", encoding="utf-8", newline="") as f:
             _csv_frame(preds, redacted, replacements).to_csv(f, index=False)
     elif fmt == "jsonl":
-        with open(dest, "w", encoding="utf-8", newline="\n") as f:
+        with open(outs.path(dest), "w", encoding="utf-8", newline="\n") as f:
             for k, p in enumerate(preds):
                 f.write(jsonl_record(p, None if redacted is None else redacted[k], replacements and replacements[k]) + "\n")
     else:
-        dest.mkdir()
         for k, p in enumerate(preds):
             name = p.doc.doc_id
-            if fmt == "redacted": (dest / f"{name}.txt").write_text(redacted[k], encoding="utf-8", newline="")
+            if fmt == "redacted": outs.write_text(dest / f"{name}.txt", redacted[k])
             elif fmt == "brat":
-                (dest / f"{name}.txt").write_text(p.doc.text, encoding="utf-8", newline="")
-                (dest / f"{name}.ann").write_text(brat_ann(p), encoding="utf-8", newline="")
-            else: (dest / f"{name}.xml").write_text(i2b2_xml(p), encoding="utf-8", newline="")
-
-
-def _put(tmp: Path, dest: Path):
-    "Move `tmp` onto `dest`, replacing what is there (a folder is swapped out, then removed)."
-    old = None
-    if dest.is_dir():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    if old is not None: shutil.rmtree(old)
+                outs.write_text(dest / f"{name}.txt", p.doc.text)
+                outs.write_text(dest / f"{name}.ann", brat_ann(p))
+            else: outs.write_text(dest / f"{name}.xml", i2b2_xml(p))
 
 
 def write_outputs(cfg: OutputConfig, preds, redacted: Optional[Sequence[str]] = None,
-                  replacements: Optional[Sequence[Sequence[str]]] = None, documents: bool = False) -> Dict[str, Path]:
+                  replacements: Optional[Sequence[Sequence[str]]] = None, documents: bool = False,
+                  extra: Optional[Dict[Path, str]] = None, warn: Callable[[str], None] = print) -> Dict[str, Path]:
     """Write every output of `cfg` for the DocumentPredictions `preds` (and their redacted texts, with
     what replaced each span: `replacements[k][i]` for span i of document k; `documents`: notes, whose
-    redacted copies are always written as files).
+    redacted copies are always written as files), and the `extra` files (path -> text: metrics, a
+    review page) with them.
 
-    All of them are written under temporary names first and renamed into place only when all
-    succeeded. Returns the paths written, by format.
+    All of them are written under temporary names first and put in place together only when all
+    succeeded (`output_set.OutputSet`): a run leaves every output or none. In an output folder,
+    `overwrite` replaces only the files this tool wrote there (its manifest lists them); a subfolder
+    that is a symbolic link stays one. Returns the paths written, by format.
     """
-    paths = check_outputs(cfg, redacted is not None, documents)
-    root = paths["csv"].parent if cfg.formats == ["csv"] else Path(cfg.out)
-    root.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=root, prefix=".predict-"))
-    try:
-        for fmt, dest in paths.items(): _write(fmt, stage / dest.name, preds, redacted, replacements)
-        for dest in paths.values(): _put(stage / dest.name, dest)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    extra = {Path(k): v for k, v in (extra or {}).items()}
+    paths = check_outputs(cfg, redacted is not None, documents, doc_ids=[p.doc.doc_id for p in preds],
+                          extra=list(extra))
+    with OutputSet(_root(cfg), cfg.overwrite, warn=warn) as outs:
+        for fmt, dest in paths.items(): _write(fmt, dest, preds, redacted, outs, replacements)
+        for path, text in extra.items(): outs.write_text(path, text)
+        outs.commit()
     return paths

@@ -98,25 +98,28 @@ class AlignedSeq2Seq(nn.Module):
         Vs, V = len(self.src_itos), len(self.tgt_itos)
         self.register_buffer("ngrams", torch.zeros(cfg.buckets, cfg.sub_dim, dtype=torch.half))
         self.register_buffer("src_sub", torch.zeros(Vs, cfg.sub_dim, dtype=torch.half))
-        self.register_buffer("word_row", torch.arange(Vs).clamp(max=(cfg.src_words or Vs) - 1))
+        last = (cfg.src_words or Vs) - 1
+        self.register_buffer("word_row", torch.tensor([min(i, last) for i in range(Vs)], dtype=torch.long))
         self.register_buffer("src_shape", torch.tensor([word_shape(t) for t in self.src_itos]))
         if cfg.char_dim:  # derived from the vocabulary: not saved
             self.register_buffer("src_chars", char_ids(self.src_itos), persistent=False)
         self.register_buffer("src2tgt", torch.tensor(self._tgt_ids(self.src_itos)))
         marks = [i for i, t in enumerate(self.tgt_itos) if is_marker(t)]
         self.register_buffer("cand_ids", torch.tensor(marks + [self.eos_idx]))
+        # the tables from Python lists, never read back from a tensor: so the model also builds on
+        # the meta device, where modelfile.py reads the shapes a config implies without allocating
+        opens = [i for i in marks if is_open(self.tgt_itos[i])]
         opn = torch.zeros(V, dtype=torch.bool)
-        opn[[i for i in marks if is_open(self.tgt_itos[i])]] = True
+        opn[opens] = True
         cls = torch.zeros(V, dtype=torch.bool)
-        cls[[i for i in marks if not opn[i]]] = True
+        cls[sorted(set(marks) - set(opens))] = True
         close_of = torch.full((V,), -1)
-        for i in torch.nonzero(opn).flatten().tolist():
-            close_of[i] = self.tgt_stoi.get(close_marker(marker_type(self.tgt_itos[i])), -1)
+        for i in opens: close_of[i] = self.tgt_stoi.get(close_marker(marker_type(self.tgt_itos[i])), -1)
         self.register_buffer("is_open", opn)
         self.register_buffer("is_close", cls)
         self.register_buffer("close_of", close_of)
-        copy = ~(opn | cls)
-        copy[[self.bos_idx, self.eos_idx, self.pad_idx]] = False
+        copy = torch.ones(V, dtype=torch.bool)  # neither marker nor BOS, EOS, pad
+        copy[marks + [self.bos_idx, self.eos_idx, self.pad_idx]] = False
         self.register_buffer("is_copy", copy)
 
     def _tgt_ids(self, toks: Sequence[str]) -> list[int]:

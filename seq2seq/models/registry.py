@@ -4,13 +4,16 @@ vocabulary is open, and what plot shows its decisions. Training (training/learne
 loading (models/modelfile.py) and plotting (viz/plots.py) read this table and nothing else, so adding
 an architecture is one entry here (and its name in `config.ARCH_NAMES`, checked at import).
 """
+import math
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from ..errors import UserError
 from .aligned import AlignedSeq2Seq, frequent_rows
@@ -19,7 +22,8 @@ from .emb import fasttext_embedding, subword_table
 from .losses import CandidateAccuracy, CandidateLoss, TokenAccuracy, seq2seq_loss
 from .rnn import Seq2SeqRNN, get_seq2seq_model
 
-__all__ = ["Arch", "ARCHS", "arch_of", "build_model", "TrainingText", "PrepareOptions"]
+__all__ = ["Arch", "ARCHS", "arch_of", "build_model", "TrainingText", "PrepareOptions", "TensorSpec",
+           "implied_tensors"]
 
 
 class TrainingText(NamedTuple):
@@ -58,6 +62,9 @@ class Arch:
         features at prediction (so training numericalizes the source with min_freq 1).
     takes_vectors: accepts pretrained fastText vectors (`--vectors`).
     plot: "decisions", "attention" or None: what `viz.plots.plot_model` draws for it.
+    vocab_rows: the stored tensors whose first dimension is the length of the source and of the target
+        vocabulary (any one of the names: a tied weight is stored under one), so that a model file's
+        vocabularies are checked against its tensors before anything is built (models/modelfile.py).
     """
     name: str
     build: Callable[[ModelConfig, Sequence[str], Sequence[str]], nn.Module]
@@ -66,6 +73,7 @@ class Arch:
     open_vocab: bool = False
     takes_vectors: bool = False
     plot: Optional[str] = None
+    vocab_rows: Tuple[Tuple[str, ...], Tuple[str, ...]] = ((), ())
 
 
 # ---------------------------------------------------------------- the aligned arch
@@ -124,12 +132,15 @@ def _sequence_loss(model):
 
 # ---------------------------------------------------------------- the table
 
+_RNN_ROWS = (("emb_enc.weight",), ("emb_dec.weight", "out.weight"))  # the tied output weight: either name
+
 ARCHS = {a.name: a for a in (
     Arch("aligned", build=AlignedSeq2Seq, prepare=_prepare_aligned, loss=_aligned_loss, open_vocab=True,
-         plot="decisions"),
-    Arch("seed", build=_build_rnn, prepare=_prepare_rnn, loss=_sequence_loss, takes_vectors=True),
+         plot="decisions", vocab_rows=(("src_shape",), ("out_bias",))),
+    Arch("seed", build=_build_rnn, prepare=_prepare_rnn, loss=_sequence_loss, takes_vectors=True,
+         vocab_rows=_RNN_ROWS),
     Arch("attention", build=_build_rnn, prepare=_prepare_rnn, loss=_sequence_loss, takes_vectors=True,
-         plot="attention"),
+         plot="attention", vocab_rows=_RNN_ROWS),
 )}
 if tuple(ARCHS) != ARCH_NAMES: raise ImportError(f"models.config.ARCH_NAMES {ARCH_NAMES} != the registry's {tuple(ARCHS)}")
 
@@ -146,3 +157,48 @@ def build_model(cfg: ModelConfig, src_itos, tgt_itos) -> nn.Module:
     config implies is made here."""
     return arch_of(cfg).build(cfg, src_itos, tgt_itos)
 
+
+
+_LARGE = 2 ** 20  # elements: a tensor made while reading shapes is put on the meta device above this
+
+
+def _numel(args, kwargs) -> int:
+    "Elements of the tensor a factory call (`torch.empty(2, 3)`, `torch.full((2, 3), x)`) makes."
+    size = kwargs.get("size", args[0] if args else ())
+    if isinstance(size, int): size = [a for a in args if isinstance(a, int)]
+    try: return math.prod(int(d) for d in size)
+    except (TypeError, ValueError): return 0
+
+
+class _LargeOnMeta(TorchFunctionMode):
+    """While a model is built to read its shapes: a tensor of more than `_LARGE` elements is made on
+    the meta device (shape and dtype, no memory) and torch.nn.init leaves it alone; smaller ones are
+    made as usual. Not everything on meta: on meta tensors many ops run torch's Python reference
+    kernels, whose first use imports torch._dynamo (~2 CPU-s and 70 MB for every model loaded)."""
+    FACTORIES = {torch.empty, torch.zeros, torch.ones, torch.full, torch.randn, torch.rand}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.FACTORIES and _numel(args, kwargs) > _LARGE: kwargs = {**kwargs, "device": "meta"}
+        elif getattr(func, "__module__", None) == "torch.nn.init":
+            t = args[0] if args else kwargs["tensor"]
+            if t.is_meta: return t
+        return func(*args, **kwargs)
+
+
+class TensorSpec(NamedTuple):
+    "One tensor of a model's state_dict: its names (a tied weight has several), shape and dtype."
+    names: Tuple[str, ...]
+    shape: Tuple[int, ...]
+    dtype: torch.dtype
+
+
+def implied_tensors(cfg: ModelConfig, src_itos, tgt_itos) -> Tuple[nn.Module, List[TensorSpec]]:
+    """What a model of `cfg` for these vocabularies stores, without allocating it: the model built with
+    every large tensor on the meta device (`_LargeOnMeta`: shapes and dtypes, no data; its special-token
+    ids are set) and one `TensorSpec` per tensor of its state_dict. Costs time in the vocabularies'
+    lengths and at most a few MB per tensor, whatever the sizes `cfg` gives."""
+    with _LargeOnMeta(): model = build_model(cfg, src_itos, tgt_itos)
+    groups = {}
+    for name, t in model.state_dict(keep_vars=True).items(): groups.setdefault(id(t), ([], t))[0].append(name)
+    return model, [TensorSpec(tuple(names), tuple(t.shape), t.dtype) for names, t in groups.values()]

@@ -160,20 +160,36 @@ def read_gazetteer(path, type: Optional[str] = None) -> tuple:
     return type, [l.strip() for l in lines if l.strip() and not l.lstrip().startswith("#")]
 
 
+_GAZ_TOKEN = re.compile(r"\w+|[^\w\s]")  # a run of word characters, or one punctuation mark
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 def gazetteer_lf(name: str, entries: Iterable[str], type: str, family: str = "gazetteer",
-                 min_len: int = 3) -> LabellingFunction:
-    """Tag exact, case-sensitive, whole-word occurrences of `entries` (shorter than `min_len`
-    characters ignored) as `type`; where entries overlap, the longest one starting first wins."""
+                 min_len: int = 3, log=None) -> LabellingFunction:
+    """Tag exact, case-sensitive, whole-word occurrences of `entries` as `type`; where entries
+    overlap, the longest one starting first wins. An entry may start or end with punctuation
+    (`c++`, `Valencia (España)`, `.NET`): it matches from token to token (a token is a run of word
+    characters or one punctuation mark) with no word character right before or after it. Entries
+    shorter than `min_len` characters are never matched; `log` (when given) names them."""
+    entries = {e.strip() for e in entries}
+    short = sorted(e for e in entries if 0 < len(e) < min_len)
     entries = {e for e in entries if len(e) >= min_len}
-    max_words = max((len(re.findall(r"\w+", e)) for e in entries), default=0)
+    if short and log:
+        shown = ", ".join(map(repr, short[:5])) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        log(f"warning: gazetteer {name}: {len(short)} entries shorter than {min_len} characters are never matched ({shown})")
+    max_toks = max((len(_GAZ_TOKEN.findall(e)) for e in entries), default=0)
 
     def fn(text):
-        words = [m.span() for m in re.finditer(r"\w+", text)]
+        toks = [m.span() for m in _GAZ_TOKEN.finditer(text)]
         i = 0
-        while i < len(words):
-            for n in range(min(max_words, len(words) - i), 0, -1):
-                s, e = words[i][0], words[i + n - 1][1]
-                if text[s:e] in entries:
+        while i < len(toks):
+            for n in range(min(max_toks, len(toks) - i), 0, -1):
+                s, e = toks[i][0], toks[i + n - 1][1]
+                if text[s:e] in entries and not (s > 0 and _word_char(text[s - 1])) \
+                        and not (e < len(text) and _word_char(text[e])):
                     yield s, e, type
                     i += n - 1
                     break

@@ -13,10 +13,16 @@ Decorate it with `labelling_function` to give it a name and a family:
 `apply_lfs` runs every function on every text and checks what they return: a span outside the
 text, empty, with a bad type or overlapping another span of the same function is refused with
 the function's name and the row (`LFError`). A function that raises on a row is named with the
-row in the log, its output for that row is dropped and counted, and the run goes on.
+row in the log, its output for that row is dropped and counted, and the run goes on; so does one
+that calls `sys.exit()` or raises `KeyboardInterrupt` itself (a real Ctrl-C still stops the run).
 Aggregating the votes into silver spans is `seq2seq.weak.label_model`'s job.
 """
+import bisect
+import contextlib
+import heapq
 import importlib.util
+import signal
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +34,7 @@ from ..errors import UserError
 from ..text.tags import Span, TagError, open_marker, parse
 
 __all__ = ["LabellingFunction", "labelling_function", "LFError", "load_lf_file", "Votes", "apply_lfs",
-           "lf_report", "family_spans", "family_scores", "span_prf", "check_spans", "gold_spans"]
+           "lf_report", "family_spans", "family_scores", "span_prf", "check_spans", "gold_spans", "touching"]
 
 
 class LFError(UserError):
@@ -65,8 +71,9 @@ def load_lf_file(path) -> List[LabellingFunction]:
     spec = importlib.util.spec_from_file_location(f"_user_lfs_{abs(hash(str(path.resolve())))}", path)
     mod = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(mod)
-    except Exception as e:  # the user's code: any error is a bad file, reported in one line
+        with _sigint_watch() as seen: spec.loader.exec_module(mod)
+    except BaseException as e:  # the user's code: any error is a bad file, reported in one line (sys.exit too)
+        if not _lf_failure(e, seen): raise
         raise LFError(f"--lf {path}: failed to import: {type(e).__name__}: {e}") from e
     lfs = [v for v in vars(mod).values() if isinstance(v, LabellingFunction)]
     if not lfs: raise LFError(f"--lf {path}: defines no function decorated with @labelling_function")
@@ -102,34 +109,80 @@ class Votes:
     spans: dict = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)
     families: dict = field(default_factory=dict)
+    failures: dict = field(default_factory=dict)  # name -> its first failure, "Type: message"
 
     @property
     def names(self) -> List[str]: return list(self.spans)
 
 
+@contextlib.contextmanager
+def _sigint_watch():
+    """Record a real Ctrl-C (SIGINT) while the user's code runs, so that a `KeyboardInterrupt` the code
+    raises itself can be told from the user stopping the run. Yields a dict; `seen["sigint"]` is set
+    when the signal came. Off the main thread (no handler can be set there) every interrupt is real."""
+    seen = {"sigint": threading.current_thread() is not threading.main_thread()}
+    if seen["sigint"]:
+        yield seen
+        return
+    old = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):
+        seen["sigint"] = True
+        if callable(old): old(signum, frame)          # Python's handler raises KeyboardInterrupt
+        elif old != signal.SIG_IGN: raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try: yield seen
+    finally: signal.signal(signal.SIGINT, old)
+
+
+def _lf_failure(e: BaseException, seen: dict) -> bool:
+    """True when `e`, raised inside a labelling function, is that function's failure: any Exception,
+    and a SystemExit or KeyboardInterrupt it raised itself (`sys.exit(0)`, `raise KeyboardInterrupt`);
+    False for a real Ctrl-C or SIGTERM (cli.Terminated), which stop the run as anywhere else."""
+    if isinstance(e, Exception) or type(e) is SystemExit: return True
+    return type(e) is KeyboardInterrupt and not seen["sigint"]
+
+
+_SHOWN = 3  # failures logged per function, one line each; the rest are counted (and summed up at the end)
+
+
+def _failed(lf: LabellingFunction, rows: str, e: BaseException, votes: Votes, n: int, log):
+    "Count `n` failed rows of `lf` and log the first few."
+    votes.errors[lf.name] += n
+    votes.failures.setdefault(lf.name, f"{type(e).__name__}: {e}")
+    shown = votes.errors[lf.name] - n
+    if shown < _SHOWN:
+        more = " (further failures of this function are counted, not shown)" if shown + n >= _SHOWN else ""
+        log(f"labelling function {lf.name!r}, {rows}: {type(e).__name__}: {e} (skipped){more}")
+
+
 def _run_one(lf: LabellingFunction, texts: Sequence[str], votes: Votes, log, offset: int = 0) -> List[List[Span]]:
-    "One function over `texts` (row numbers start at `offset` + 1); failures are logged and counted."
+    """One function over `texts` (row numbers start at `offset` + 1); failures (an exception, or a
+    `sys.exit` / `KeyboardInterrupt` of the function's own) are logged and counted."""
     if lf.batched:
         try:
-            outs = list(lf.fn(list(texts)))
+            with _sigint_watch() as seen:
+                outs = list(lf.fn(list(texts)))
             if len(outs) != len(texts): raise ValueError(f"returned {len(outs)} results for {len(texts)} texts")
-        except Exception as e:  # the user's code: name it, count the rows, go on
-            votes.errors[lf.name] += len(texts)
-            log(f"labelling function {lf.name!r}, rows {offset + 1}-{offset + len(texts)}: {type(e).__name__}: {e} (skipped)")
+        except BaseException as e:  # the user's code: name it, count the rows, go on
+            if not _lf_failure(e, seen): raise
+            _failed(lf, f"rows {offset + 1}-{offset + len(texts)}", e, votes, len(texts), log)
             return [[] for _ in texts]
         return [check_spans(lf.name, offset + i + 1, t, o) if t else [] for i, (t, o) in enumerate(zip(texts, outs))]
     res = []
-    for i, t in enumerate(texts):
-        if not t:
-            res.append([])
-            continue
-        try:
-            out = list(lf.fn(t) or ())
-        except Exception as e:  # the user's code: name it with the row, count it, go on
-            votes.errors[lf.name] += 1
-            log(f"labelling function {lf.name!r}, row {offset + i + 1}: {type(e).__name__}: {e} (skipped)")
-            out = []
-        res.append(check_spans(lf.name, offset + i + 1, t, out))
+    with _sigint_watch() as seen:
+        for i, t in enumerate(texts):
+            if not t:
+                res.append([])
+                continue
+            try:
+                out = list(lf.fn(t) or ())
+            except BaseException as e:  # the user's code: name it with the row, count it, go on
+                if not _lf_failure(e, seen): raise
+                _failed(lf, f"row {offset + i + 1}", e, votes, 1, log)
+                out = []
+            res.append(check_spans(lf.name, offset + i + 1, t, out))
     return res
 
 
@@ -178,6 +231,23 @@ def _overlaps(a: Span, others: Iterable[Span]) -> List[Span]:
     return [b for b in others if b.start < a.end and a.start < b.end]
 
 
+def touching(row: dict) -> dict:
+    """For one text's votes `{function name: spans}`: `(name, span)` -> the `(other name, span)` of
+    every other function's span sharing a character with it. One sweep over the spans sorted by
+    start (O(n log n + pairs)), so a long text with many spans costs time in its length, not its square."""
+    items = sorted(((sp.start, sp.end, name, sp) for name, spans in row.items() for sp in spans), key=lambda x: x[:2])
+    res, active = {}, []   # active: a heap of (end, k) of the spans still open at the current start
+    for k, (s, e, name, sp) in enumerate(items):
+        while active and active[0][0] <= s: heapq.heappop(active)
+        for _, j in active:
+            other = items[j]
+            if other[2] == name: continue
+            res.setdefault((name, sp), []).append((other[2], other[3]))
+            res.setdefault((other[2], other[3]), []).append((name, sp))
+        if e > s: heapq.heappush(active, (e, k))
+    return res
+
+
 def lf_report(votes: Votes, refs: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """A row per function: its family; `spans` it emitted; `coverage` (share of non-empty rows
     where it fired); `overlaps` (share of its spans that another function's span touches);
@@ -186,20 +256,18 @@ def lf_report(votes: Votes, refs: Optional[Sequence[str]] = None) -> pd.DataFram
     the votes' texts): strict `precision`, `recall` and `f1` of its spans."""
     n_rows = max(sum(bool(t) for t in votes.texts), 1)
     gold = gold_spans(refs) if refs is not None else None
-    rows = []
+    rows, ov, cf = [], Counter(), Counter()
+    for i in range(len(votes.texts)):
+        for (name, sp), touch in touching({n: votes.spans[n][i] for n in votes.names}).items():
+            ov[name] += 1
+            cf[name] += any(t != sp for _, t in touch)
     for name in votes.names:
         mine = votes.spans[name]
         n = sum(len(s) for s in mine)
-        ov = cf = 0
-        for i, spans in enumerate(mine):
-            others = [sp for o in votes.names if o != name for sp in votes.spans[o][i]]
-            for sp in spans:
-                touch = _overlaps(sp, others)
-                ov += bool(touch)
-                cf += any(t != sp for t in touch)
+        ov_n, cf_n = ov[name], cf[name]
         row = {"function": name, "family": votes.families.get(name, "user"), "spans": n,
-               "coverage": sum(bool(s) for s in mine) / n_rows, "overlaps": ov / n if n else 0.0,
-               "conflicts": cf / n if n else 0.0, "errors": votes.errors[name]}
+               "coverage": sum(bool(s) for s in mine) / n_rows, "overlaps": ov_n / n if n else 0.0,
+               "conflicts": cf_n / n if n else 0.0, "errors": votes.errors[name]}
         if gold is not None:
             row.update({k: v for k, v in span_prf(mine, gold).items() if k in ("precision", "recall", "f1")})
         rows.append(row)
@@ -213,10 +281,11 @@ def family_spans(votes: Votes, family: str) -> List[List[Span]]:
     res = []
     for i in range(len(votes.texts)):
         cands = sorted({sp for n in names for sp in votes.spans[n][i]}, key=lambda s: (s.start - s.end, s.start, s.type))
-        kept = []
+        kept = []   # sorted, never overlapping: a new span can only touch its two neighbours there
         for sp in cands:
-            if not _overlaps(sp, kept): kept.append(sp)
-        res.append(sorted(kept))
+            k = bisect.bisect_left(kept, sp)
+            if not _overlaps(sp, kept[max(k - 1, 0):k + 1]): kept.insert(k, sp)
+        res.append(kept)
     return res
 
 

@@ -7,9 +7,11 @@ import pandas as pd
 
 from ..config import check, int_ge, option
 from ..errors import DataError
+from ..formats.csvio import scan_rows
+from ..formats.paths import check_apart
 from ..utils import atomic_write
 from .builtin import FAMILIES, GAZETTEER_DIR, builtin_lfs, gazetteer_lf, model_lf, read_gazetteer
-from .functions import LabellingFunction, apply_lfs, gold_spans, lf_report, load_lf_file, span_prf
+from .functions import LabellingFunction, LFError, apply_lfs, gold_spans, lf_report, load_lf_file, span_prf
 from .label_model import LabelModelConfig, aggregate, silver_pairs
 
 __all__ = ["WeakConfig", "collect_lfs", "read_texts", "weak_label"]
@@ -52,7 +54,7 @@ def collect_lfs(cfg: WeakConfig, log=print) -> List[LabellingFunction]:
     for g in cfg.gazetteers:
         typ, path = g.split("=", 1) if "=" in g else (None, g)
         typ, entries = read_gazetteer(path, typ)
-        lfs.append(gazetteer_lf(f"gaz_{Path(path).stem}", entries, typ))
+        lfs.append(gazetteer_lf(f"gaz_{Path(path).stem}", entries, typ, log=log))
     for f in cfg.lf_files: lfs += load_lf_file(f)
     if cfg.model: lfs.append(model_lf(cfg.model))
     log(f"{len(lfs)} labelling functions: {', '.join(lf.name for lf in lfs)}")
@@ -60,8 +62,10 @@ def collect_lfs(cfg: WeakConfig, log=print) -> List[LabellingFunction]:
 
 
 def read_texts(cfg: WeakConfig) -> pd.DataFrame:
-    "The input rows (all columns as strings, empty cells as ''); DataError names a missing column."
+    """The input rows (all columns as strings, empty cells as ''); DataError names a missing column,
+    and a NUL byte with its row and column (pandas would cut the cell there without a word)."""
     try:
+        scan_rows(Path(cfg.csv), ",")
         df = pd.read_csv(cfg.csv, dtype=str, keep_default_na=False, nrows=cfg.limit)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DataError(f"{cfg.csv}: not a readable UTF-8 CSV ({e})") from None
@@ -71,22 +75,48 @@ def read_texts(cfg: WeakConfig) -> pd.DataFrame:
     return df
 
 
+def _report_path(out: Path) -> Path:
+    return out.with_name(out.name + ".report.csv")
+
+
+def _inputs(cfg: WeakConfig) -> list:
+    "What the run reads, as (flag, path): --csv, the --lf files, the --gazetteer files, --model."
+    gaz = [g.split("=", 1)[1] if "=" in g and not Path(g).exists() else g for g in cfg.gazetteers]
+    return ([("--csv", cfg.csv)] + [("--lf", f) for f in cfg.lf_files] + [("--gazetteer", g) for g in gaz]
+            + [("--model", cfg.model)])
+
+
+def _check_failures(votes, n_rows: int, log) -> None:
+    """Say which functions failed on rows (one warning each, with the first failure); stop the run
+    (LFError) when every function failed on every row it was given: there is nothing to aggregate."""
+    failed = {n: k for n, k in votes.errors.items() if k}
+    for name, k in failed.items():
+        log(f"warning: labelling function {name!r} failed on {k} of {n_rows} rows ({votes.failures.get(name, '?')}); "
+            "its votes there are left out")
+    if n_rows and votes.names and all(failed.get(n, 0) >= n_rows for n in votes.names):
+        first = next(iter(failed))
+        raise LFError(f"every labelling function failed on every row (first: {first!r}: {votes.failures.get(first)}); "
+                      "nothing written")
+
+
 def weak_label(cfg: WeakConfig, log=print) -> tuple:
     """Label `cfg.csv`'s texts and write the silver CSV `cfg.out` (orig_text, annotated_text,
     confidence; rows below `min_confidence` left out) and `cfg.out` + `.report.csv` (one row per
     function, see `weak.lf_report`). Returns `(summary dict, report DataFrame)`."""
+    out = Path(cfg.out)
+    check_apart([("--out", out), ("--out", _report_path(out))], _inputs(cfg))
     df = read_texts(cfg)
     lfs = collect_lfs(cfg, log)
     texts = list(df[cfg.text_col])
     empty = sum(not t for t in texts)
     votes = apply_lfs(texts, lfs, log=log, progress=True)
+    _check_failures(votes, len(texts) - empty, log)
     spans, confs = aggregate(votes, cfg.label_model, log=log)
     pairs = silver_pairs(votes, spans, confs, log=log)
     kept = pairs[pairs.confidence >= cfg.min_confidence]
     report = lf_report(votes, list(df[cfg.ref]) if cfg.ref else None)
-    out = Path(cfg.out)
     atomic_write(out, lambda p: kept.to_csv(p, index=False))
-    atomic_write(out.with_name(out.name + ".report.csv"), lambda p: report.to_csv(p))
+    atomic_write(_report_path(out), lambda p: report.to_csv(p))
     res = {"rows": len(texts), "empty": empty, "written": len(kept), "below_confidence": len(pairs) - len(kept),
            "spans": int(sum(len(s) for s in spans)), "lf_errors": int(sum(votes.errors.values()))}
     if cfg.ref:

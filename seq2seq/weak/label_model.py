@@ -8,7 +8,9 @@ Two aggregators from skweak (which works on spaCy `Doc`s with spans per source):
 
 Each text is cut into tokens at word boundaries *and* at every start and end of every
 function's spans, so every vote lines up with whole tokens and the aggregated spans map back to
-exact character offsets of the text. A generic type such as `ID` next to specific ones
+exact character offsets of the text. A text longer than `window` characters (a whole note in one
+cell) is labelled in windows cut at line and sentence ends outside every vote, and windows where
+no function voted are skipped: every step costs time in proportion to the text's length. A generic type such as `ID` next to specific ones
 (`ID:MEDICALRECORD`) takes the subtype of an overlapping specific vote (`resolve_underspecified`).
 The silver pairs are then written with `tags.annotate`
 from the source string, so `strip_tags(annotated_text) == orig_text` by construction.
@@ -16,6 +18,7 @@ from the source string, so `strip_tags(annotated_text) == orig_text` by construc
 import contextlib
 import io
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -24,9 +27,9 @@ import pandas as pd
 from ..config import check, int_ge, option
 from ..errors import UserError
 from ..text.tags import Span, annotate, strip_tags
-from .functions import Votes
+from .functions import Votes, touching
 
-__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "split_labels", "resolve_underspecified",
+__all__ = ["LABEL_MODELS", "LabelModelConfig", "token_cuts", "windows", "split_labels", "resolve_underspecified",
            "FittedLabelModel", "fit_label_model", "aggregate", "silver_pairs"]
 
 LABEL_MODELS = ("hmm", "vote")
@@ -39,22 +42,26 @@ class LabelModelConfig:
     method: str = option("hmm", "hmm: skweak's HMM learns each function's accuracy without gold; vote: token-level "
                                 "majority vote", choices=LABEL_MODELS, flag="--label-model")
     n_iter: int = option(4, "EM iterations of the HMM")
+    window: int = option(10_000, "a text longer than this many characters is labelled in windows of about this size, "
+                                 "cut at line and sentence ends outside every vote (windows where no function voted are "
+                                 "skipped), so the cost grows linearly with its length", flag="--label-window")
     sources: Optional[Sequence[str]] = option(None, "names of the functions to aggregate (None: all)", cli=False)
 
     def __post_init__(self):
         check([(self.method in LABEL_MODELS, f"{{}} must be one of {', '.join(LABEL_MODELS)} (got {self.method!r})",
                 "method"),
-               (int_ge(self.n_iter, 1), f"{{}} must be >= 1 (got {self.n_iter!r})", "n_iter")])
+               (int_ge(self.n_iter, 1), f"{{}} must be >= 1 (got {self.n_iter!r})", "n_iter"),
+               (int_ge(self.window, 100), f"{{}} must be >= 100 (got {self.window!r})", "window")])
 
 
 def token_cuts(text: str, spans: Sequence[Span]) -> List[tuple]:
     """`(start, end)` of each token of `text`: word and punctuation pieces, cut again at every
     span boundary in `spans` (so each span covers whole tokens)."""
-    cuts = {b for sp in spans for b in (sp.start, sp.end)}
+    cuts = sorted({b for sp in spans for b in (sp.start, sp.end)})
     res = []
     for m in _WORD.finditer(text):
         s, e = m.span()
-        inner = sorted(c for c in cuts if s < c < e)
+        inner = cuts[bisect_right(cuts, s):bisect_left(cuts, e)]  # the cuts strictly inside: O(log n) a token
         for a, b in zip([s] + inner, inner + [e]): res.append((a, b))
     return res
 
@@ -81,6 +88,45 @@ def _doc(vocab, text: str, votes: dict):
     return doc, toks
 
 
+_CUT = re.compile(r"(?<=\n)|(?<=[.!?;])(?=\s)")  # where a window may end: after a line break, after a sentence end
+
+
+def windows(text: str, spans: Sequence[Span], size: int) -> List[tuple]:
+    """`(start, end)` pieces covering `text`: the whole text when it has at most `size` characters, else
+    pieces of about `size` cut after line breaks and sentence ends that lie inside no span of `spans`
+    (a piece grows past `size` only when there is no such place)."""
+    if len(text) <= size: return [(0, len(text))]
+    covered = []  # merged (start, end) of the spans: a cut never falls inside one
+    for sp in sorted(spans):
+        if covered and sp.start < covered[-1][1]: covered[-1][1] = max(covered[-1][1], sp.end)
+        else: covered.append([sp.start, sp.end])
+    starts = [c[0] for c in covered]
+    cuts = []
+    for m in _CUT.finditer(text):
+        p, k = m.start(), bisect_right(starts, m.start()) - 1
+        if 0 < p < len(text) and not (k >= 0 and covered[k][0] < p < covered[k][1]): cuts.append(p)
+    res, start = [], 0
+    while start < len(text):
+        k = bisect_right(cuts, start + size) - 1
+        end = cuts[k] if k >= 0 and cuts[k] > start else next(iter(cuts[bisect_right(cuts, start + size):]), len(text))
+        res.append((start, end))
+        start = end
+    return res
+
+
+def _pieces(text: str, row: dict, size: int) -> List[tuple]:
+    """`(offset, piece, votes)` to label for one text and its votes `{name: spans}`: the text itself when it
+    is short; else its `windows` where some function voted, with the spans moved to the piece's offsets."""
+    if len(text) <= size: return [(0, text, row)]
+    wins = windows(text, [sp for spans in row.values() for sp in spans], size)
+    ends, res = [e for _, e in wins], [dict() for _ in wins]
+    for name, spans in row.items():
+        for sp in spans:
+            k = bisect_right(ends, sp.start)
+            res[k].setdefault(name, []).append(Span(sp.start - wins[k][0], sp.end - wins[k][0], sp.type))
+    return [(a, text[a:b], {n: r.get(n, []) for n in row}) for (a, b), r in zip(wins, res) if r]
+
+
 def split_labels(types) -> tuple:
     """`(labels, groups)`: a type without a subtype, such as `ID`, is *underspecified* when
     subtypes of it (`ID:MEDICALRECORD`, ...) are among `types`; `groups` maps it to them."""
@@ -95,19 +141,19 @@ def resolve_underspecified(votes: Votes) -> Votes:
     then agrees with the specific one instead of competing with it. Elsewhere it stays as it is."""
     _, groups = split_labels(sp.type for rows in votes.spans.values() for spans in rows for sp in spans)
     if not groups: return votes
-    res = {}
-    for name, rows in votes.spans.items():
-        res[name] = []
-        for i, spans in enumerate(rows):
+    res = {name: [] for name in votes.spans}
+    for i in range(len(votes.texts)):
+        row = {name: rows[i] for name, rows in votes.spans.items()}
+        touch = touching(row)
+        for name, spans in row.items():
             out = []
             for sp in spans:
                 if sp.type in groups:
-                    subs = {o.type for other, orows in votes.spans.items() if other != name for o in orows[i]
-                            if o.type in groups[sp.type] and o.start < sp.end and sp.start < o.end}
+                    subs = {o.type for other, o in touch.get((name, sp), ()) if o.type in groups[sp.type]}
                     if len(subs) == 1: sp = Span(sp.start, sp.end, subs.pop())
                 out.append(sp)
             res[name].append(out)
-    return Votes(votes.texts, res, votes.errors, votes.families)
+    return Votes(votes.texts, res, votes.errors, votes.families, votes.failures)
 
 
 def _aggregator(cfg: LabelModelConfig, types):
@@ -139,7 +185,8 @@ def fit_label_model(votes: Votes, cfg: LabelModelConfig = LabelModelConfig()) ->
     if not types: return None
     agg, vocab = _aggregator(cfg, types), Vocab()
     if cfg.method == "hmm":
-        docs = [_doc(vocab, t, {n: votes.spans[n][i] for n in names})[0] for i, t in enumerate(votes.texts) if t]
+        docs = [_doc(vocab, piece, pv)[0] for i, t in enumerate(votes.texts) if t
+                for _, piece, pv in _pieces(t, {n: votes.spans[n][i] for n in names}, cfg.window)]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # skweak prints each EM step
             agg.fit(docs, n_iter=cfg.n_iter)
     return FittedLabelModel(agg, names)
@@ -174,15 +221,26 @@ def aggregate(votes: Votes, cfg: LabelModelConfig = LabelModelConfig(), fit_on: 
     vocab, names = Vocab(), [n for n in model.names if n in votes.spans]
     spans, confs = [], []
     for i, t in enumerate(votes.texts):
-        if not t or not any(votes.spans[n][i] for n in names):
-            spans.append([]); confs.append(1.0)
-            continue
-        doc, toks = _doc(vocab, t, {n: votes.spans[n][i] for n in names})
-        doc = model.agg(doc)
-        out = [(sp.start, sp.end, sp.label_) for sp in doc.spans["silver"]]
-        spans.append(sorted(Span(toks[s][0], toks[e - 1][1], lab) for s, e, lab in out))
-        confs.append(_confidence(doc.spans["silver"].attrs["probs"], len(toks), out))
+        row = {n: votes.spans[n][i] for n in names}
+        found, conf = [], 1.0
+        if t and any(row.values()):
+            for off, piece, pv in _pieces(t, row, cfg.window):
+                got, c = _label_piece(model, vocab, piece, pv)
+                found += [Span(sp.start + off, sp.end + off, sp.type) for sp in got]
+                conf = min(conf, c)
+        spans.append(sorted(found))
+        confs.append(conf)
     return spans, confs
+
+
+def _label_piece(model: FittedLabelModel, vocab, text: str, row: dict) -> tuple:
+    "The silver spans of one text (or window) and the confidence of its least certain token."
+    if not any(row.values()): return [], 1.0
+    doc, toks = _doc(vocab, text, row)
+    doc = model.agg(doc)
+    out = [(sp.start, sp.end, sp.label_) for sp in doc.spans["silver"]]
+    spans = [Span(toks[s][0], toks[e - 1][1], lab) for s, e, lab in out]
+    return spans, _confidence(doc.spans["silver"].attrs["probs"], len(toks), out)
 
 
 def silver_pairs(votes: Votes, spans: Sequence[List[Span]], confs: Sequence[float], log=print) -> pd.DataFrame:

@@ -243,3 +243,113 @@ def test_benchmark_without_a_model(tmp_path, capsys):
     assert run(bench.main, ["--model", str(tmp_path / "export.pkl")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "make demo" in err[0]
+
+
+# ---------------------------------------------------------------- issue 22: outputs never touch inputs, smaller items
+# These run the command on an untrained model (tests/conftest.py `untrained_model`): the checks under
+# test come before or after decoding, whatever the model predicts.
+
+BRAT = ROOT / "tests" / "fixtures" / "notes_brat"
+
+
+def _gold_corpus(tmp_path):
+    "corpus/test/brat: a copy of the fixture notes with their gold annotations."
+    import shutil
+    gold = tmp_path / "corpus" / "test" / "brat"
+    shutil.copytree(BRAT, gold)
+    return gold
+
+
+def _files(folder) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_output_where_the_input_is_is_refused_and_the_gold_kept(predict, untrained_model, tmp_path, capsys):
+    "The issue's command: the BRAT output folder would have been the gold input folder."
+    gold = _gold_corpus(tmp_path)
+    before = _files(tmp_path / "corpus")
+    argv = ["--model", str(untrained_model), "--input-format", "brat", "--input", str(gold),
+            "--output-format", "brat", "--overwrite"]
+    for out in (gold.parent, gold, gold / "pred"):      # contains, is, lies inside the input
+        assert run(predict.main, argv + ["--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: --out ") and "the input --input" in err[0], err
+    assert _files(tmp_path / "corpus") == before
+    elsewhere = tmp_path / "out"                          # out/brat a link to the input: refused too
+    elsewhere.mkdir()
+    os.symlink(gold, elsewhere / "brat")
+    assert run(predict.main, argv + ["--out", str(elsewhere)]) == 2
+    assert "is the input --input" in capsys.readouterr().err and _files(tmp_path / "corpus") == before
+
+
+def test_overwrite_through_a_symlinked_brat_folder_keeps_the_link_and_unrelated_files(predict, untrained_model,
+                                                                                      tmp_path, capsys):
+    out, shared = tmp_path / "out", tmp_path / "shared_brat"
+    shared.mkdir()
+    (shared / "by-hand.ann").write_text("T1\tDATE 0 4\t2091\n")
+    out.mkdir()
+    os.symlink(shared, out / "brat")
+    argv = ["--model", str(untrained_model), "--input-format", "text", "--input", str(ROOT / "tests" / "fixtures" / "notes"),
+            "--out", str(out), "--output-format", "brat", "jsonl", "--overwrite"]
+    for _ in range(2):
+        assert run(predict.main, argv) == 0, capsys.readouterr().err
+    assert (out / "brat").is_symlink() and (shared / "by-hand.ann").read_text() == "T1\tDATE 0 4\t2091\n"
+    assert sorted(p.name for p in shared.iterdir()) == ["by-hand.ann"] + [f"note{i}.{e}" for i in (1, 2, 3) for e in ("ann", "txt")]
+    assert not [p for p in tmp_path.rglob("*") if ".old" in p.name or p.suffix == ".tmp"]
+
+
+def test_a_csv_predicted_onto_itself_is_refused(predict, untrained_model, tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"orig_text": ["Seen by Dr. Smith on 3/4/2091."]}).to_csv(src, index=False)
+    before = src.read_bytes()
+    for argv in (["--csv", str(src), "--out", str(src)],
+                 ["--csv", str(src), "--out", str(tmp_path / "o"), "--output-format", "jsonl", "--html", str(src)],
+                 ["--csv", str(src), "--out", str(untrained_model)]):
+        assert run(predict.main, ["--model", str(untrained_model)] + argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "outputs never go where inputs are" in err[0], err
+    assert src.read_bytes() == before
+
+
+def test_no_faithful_with_documents_is_a_one_line_error(predict, untrained_model, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        predict.main(["--model", str(untrained_model), "--input-format", "text", "--input", str(ROOT / "tests" / "fixtures" / "notes"),
+                      "--out", str(tmp_path / "o"), "--no-faithful"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--no-faithful: document input" in err and "Traceback" not in err
+
+
+def test_text_folder_entries_that_are_not_notes_are_named(predict, untrained_model, tmp_path, capsys):
+    inp = tmp_path / "notes"
+    inp.mkdir()
+    (inp / "a.txt").write_text("Seen by Dr. Smith on 3/4/2091.")
+    (inp / "scan.pdf").write_bytes(b"%PDF")
+    (inp / "2019").mkdir()
+    os.symlink(tmp_path / "gone.txt", inp / "b.txt")
+    assert run(predict.main, ["--model", str(untrained_model), "--input-format", "text", "--input", str(inp),
+                              "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "1 dangling symbolic link(s) skipped: b.txt" in err and "1 subfolder(s)" in err and ": 2019" in err
+    assert "1 file(s) without the .txt extension skipped: scan.pdf" in err
+
+
+def test_ref_types_the_model_does_not_know_are_said_and_map_renames_them(predict, untrained_model, tmp_path, capsys):
+    "A BRAT reference typed PER/DATE: a warning names PER; --map (a file here) makes it the model's type."
+    import shutil
+    gold = tmp_path / "gold"
+    shutil.copytree(BRAT, gold)
+    for f in gold.glob("*.ann"):
+        f.write_text(f.read_text().replace("NAME:PATIENT", "PER").replace("NAME:DOCTOR", "PER"))
+    base = ["--model", str(untrained_model), "--input-format", "brat", "--input", str(gold), "--ref"]
+    assert run(predict.main, base + ["--out", str(tmp_path / "o1")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: reference types the model never writes: PER (" in err
+    (tmp_path / "map.json").write_text(json.dumps({"PER": "NAME:PATIENT"}))
+    assert run(predict.main, base + ["--out", str(tmp_path / "o2"), "--map", str(tmp_path / "map.json")]) == 0
+    err = capsys.readouterr().err
+    assert "never writes" in err and "PER (" not in err   # the fixture's other types stay unknown; PER is mapped
+    m = json.loads((tmp_path / "o2" / "metrics.json").read_text())
+    assert "PER" not in m["per_type"] and "NAME:PATIENT" in m["per_type"]
+    for f in gold.glob("*.ann"): f.write_text(f.read_text().replace("DATE", "TIME").replace("ID:MEDICALRECORD", "MRN"))
+    assert run(predict.main, base + ["--out", str(tmp_path / "o3")]) == 0
+    assert "warning: no reference type is one the model writes" in capsys.readouterr().err

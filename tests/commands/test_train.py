@@ -222,3 +222,15 @@ def test_lr_pick_ignores_a_noisy_start():
     assert np.gradient(_curve(True)[1][10:-5]).argmin() < 5
     assert pick_lr(lrs, loss, hi=1e-3) == 1e-3 and pick_lr(lrs, loss, lo=5e-3) == 5e-3
     assert pick_lr(lrs[:8], loss[:8]) == 3e-3                           # too short a curve: a fixed rate
+
+
+def test_an_out_folder_holding_the_training_csv_is_refused(train_main, pairs, tmp_path, capsys):
+    "Training writes valid.csv and the rest into --out: never where its --csv is (issue 22, case 1)."
+    import shutil
+    data = tmp_path / "data"
+    data.mkdir()
+    csv = Path(shutil.copy(pairs, data / "valid.csv"))
+    before = csv.read_bytes()
+    _fails(train_main, ["--csv", str(csv)], data, capsys, "contains the input --csv")
+    _fails(train_main, ["--csv", str(csv), "--out", str(csv)], csv, capsys, "is the input --csv")
+    assert csv.read_bytes() == before and sorted(p.name for p in data.iterdir()) == ["valid.csv"]

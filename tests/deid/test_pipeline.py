@@ -32,7 +32,8 @@ def test_notes_to_every_format_redacted_with_a_review_page(predict, tiny_model, 
                                        "--out", str(out), "--output-format", "jsonl", "brat", "i2b2", "csv",
                                        "--redact", "mask", "--html", str(page), "--temperature", "2", "--seed", "1"])
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["brat", "i2b2", "predictions.csv", "predictions.jsonl", "redacted"]
+    assert sorted(p.name for p in out.iterdir()) == [".seq2seq-manifest.json", "brat", "i2b2", "predictions.csv",
+                                                    "predictions.jsonl", "redacted"]
     recs = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     n = 0
     for r in recs:

@@ -465,3 +465,18 @@ def test_a_built_in_map_is_named_by_its_name(tmp_path, monkeypatch):
     (tmp_path / "meddocan").write_text('{"A": "B"}')
     assert load_mapping("meddocan") == {"A": "B"}
     with pytest.raises(ConvertError, match="cannot read mapping"): load_mapping("no-such-map")
+
+
+def test_cli_out_inside_the_input_folder_or_onto_the_map_is_refused(tmp_path, capsys):
+    "Issue 22, case 1: the CSV never goes where the corpus (or the --map file) is."
+    import shutil
+    corpus = tmp_path / 'brat'
+    shutil.copytree(FIX / 'brat', corpus)
+    m = tmp_path / 'map.json'
+    m.write_text('{"PER": "NAME:PATIENT"}')
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}, m.read_bytes()
+    for out, what in ((corpus / 'train.csv', 'lies inside the input INPUT'), (m, 'is the input --map')):
+        assert run(main, ['--format', 'brat', str(corpus), '--out', str(out), '--map', str(m)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and what in err[0], err
+    assert ({p.name: p.read_bytes() for p in corpus.iterdir()}, m.read_bytes()) == before

@@ -144,9 +144,11 @@ def test_existing_brat_folder_is_refused_unless_overwrite(preds, tmp_path):
         write_outputs(cfg, preds)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["brat"]           # nothing written, nothing left over
     cfg.overwrite = True
-    write_outputs(cfg, preds)
-    assert sorted(p.name for p in (tmp_path / "brat").iterdir()) == [f"note{i}.{e}" for i in (1, 2, 3) for e in ("ann", "txt")]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["brat", "predictions.jsonl"]
+    write_outputs(cfg, preds)   # --overwrite writes beside someone's file, never over it (issue 22)
+    assert sorted(p.name for p in (tmp_path / "brat").iterdir()) == \
+        [f"note{i}.{e}" for i in (1, 2, 3) for e in ("ann", "txt")] + ["other.txt"]
+    assert (tmp_path / "brat" / "other.txt").read_text() == "someone's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".seq2seq-manifest.json", "brat", "predictions.jsonl"]
 
 
 def test_a_failing_format_leaves_no_partial_output(preds, tmp_path, monkeypatch):
@@ -155,7 +157,7 @@ def test_a_failing_format_leaves_no_partial_output(preds, tmp_path, monkeypatch)
     monkeypatch.setattr(w, "i2b2_xml", boom)
     with pytest.raises(RuntimeError):
         write_outputs(OutputConfig(str(tmp_path / "out"), ["jsonl", "brat", "i2b2"]), preds)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()   # not even the folders it made
 
 
 def test_xml_refuses_characters_it_cannot_hold(tmp_path):
@@ -172,7 +174,8 @@ def test_bad_inputs_are_named_and_skipped(tmp_path):
     warned = []
     docs = read_documents(tmp_path, "text", warn=warned.append)
     assert [d.doc_id for d in docs] == ["good"]
-    assert len(warned) == 2 and "empty.txt: empty document" in warned[0] and "latin1.txt: not UTF-8" in warned[1]
+    assert len(warned) == 3 and "1 file(s) without the .txt extension skipped: notes.md" in warned[0]
+    assert "empty.txt: empty document" in warned[1] and "latin1.txt: not UTF-8" in warned[2]
     (tmp_path / "good.txt").unlink()
     with pytest.raises(DocumentError, match="no document could be read"):
         read_documents(tmp_path, "text", warn=warned.append)
