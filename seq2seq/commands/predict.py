@@ -22,6 +22,7 @@ import sys
 from ..config import add_options, from_args
 from ..decoding.config import DecodeConfig
 from ..deid.repeats import RepeatConfig
+from ..engine.config import EngineConfig
 from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
@@ -55,8 +56,10 @@ def parser() -> argparse.ArgumentParser:
                    help="reference column to score against (CSV); alone, with brat/i2b2 input: their annotations")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8; "
+                                               "with --engine dask: per worker, default 1)")
     add_options(p, DecodeConfig)
+    add_options(p, EngineConfig)
     p.set_defaults(**CLI_DEFAULTS)
     return p
 
@@ -86,6 +89,7 @@ def parse_args(argv=None):
     a.input = a.input or a.csv
     a.output_format = a.output_format or (["csv"] if a.input_format == "csv" else ["jsonl"])
     a.repeat_cfg = from_args(RepeatConfig, a, p)
+    a.engine_cfg = from_args(EngineConfig, a, p)
     return a, from_args(DecodeConfig, a, p)
 
 
@@ -112,6 +116,9 @@ def _documents(a, cfg):
 def main(argv=None):
     "Decode --csv (or documents, --input) into --out (see the module docstring)."
     a, cfg = parse_args(argv)
+    if a.engine_cfg.engine != "none":
+        from .archive import run_archive   # the same work in partitions on a Dask cluster (seq2seq/engine)
+        return run_archive(a, cfg, _plain_csv(a))
     from ..training.device import set_threads
     from ..training.learner import load_seq2seq
     from ..deid.predict_csv import check_output, predict_csv
