@@ -2,6 +2,7 @@
 run, resume after a killed worker and after a killed job, a bad document named without losing the others."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,19 +55,20 @@ def on_dask(tiny_model, cluster, out: Path, *args):
     return out
 
 
+_SCORE = re.compile(r'(score[^0-9a-z]{1,4})([0-9][0-9.e-]*)')
+
+
 def same_outputs(a: Path, b: Path):
-    "Every output file of `a` is in `b` and equal (jsonl: scores to float rounding, as batches change the last bits)."
+    """Every output file of `a` is in `b`, equal byte for byte but for the span scores, which agree to
+    float rounding (the batch a sentence is decoded in changes the last bits of its sums)."""
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files and files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and "parts" not in p.parts
                                      and p.name != "errors.jsonl")
     for f in files:
-        if f.suffix != ".jsonl":
-            assert (a / f).read_bytes() == (b / f).read_bytes(), f
-            continue
-        ra, rb = ([json.loads(x) for x in (d / f).read_text().splitlines()] for d in (a, b))
-        assert [{**r, "spans": [{**s, "score": None} for s in r["spans"]]} for r in ra] == \
-               [{**r, "spans": [{**s, "score": None} for s in r["spans"]]} for r in rb]
-        assert all(abs(x["score"] - y["score"]) <= 2e-6 for p, q in zip(ra, rb) for x, y in zip(p["spans"], q["spans"]))
+        ta, tb = ((d / f).read_text(encoding="utf-8") for d in (a, b))
+        assert _SCORE.sub(r"\1S", ta) == _SCORE.sub(r"\1S", tb), f
+        sa, sb = ([float(m[2]) for m in _SCORE.finditer(t)] for t in (ta, tb))
+        assert len(sa) == len(sb) and all(abs(x - y) <= 2e-6 for x, y in zip(sa, sb)), f
 
 
 DOC_ARGS = ["--input-format", "text", "--output-format", "jsonl", "csv", "brat", "i2b2", "--redact", "surrogate"]
@@ -92,6 +94,7 @@ def test_csv_rows_on_two_workers_equal_one_process_byte_for_byte(tiny_model, clu
     assert got.read_bytes() == want.read_bytes()
     assert len(list((tmp_path / "dask.csv.parts").glob("part-*.csv"))) == 5
     # rows as documents (--output-format jsonl) too
+    pd.read_csv(csv, sep=";").to_csv(csv, index=False)   # the document path reads commas only
     same_outputs(one_process(tiny_model, tmp_path / "one_docs", "--input", str(csv), "--input-format", "csv",
                              "--output-format", "jsonl", "csv"),
                  on_dask(tiny_model, cluster, tmp_path / "dask_docs", "--input", str(csv), "--input-format", "csv",
