@@ -65,8 +65,8 @@ def run_partition(job: Job, part: Partition, fingerprint: str) -> dict:
     A partition already done by this job is not redone (a retried task after a lost worker)."""
     parts = job.parts_dir
     if is_done(parts, part, fingerprint): return dict(read_marker(parts, part)["summary"], skipped=True)
-    c0 = _cpu()
     learn = learner(job)
+    c0 = _cpu()   # decoding and writing only: the model's loading is counted once, not per partition
     summary = _plain(job, part, learn) if job.plain else _documents(job, part, learn)
     summary.update(partition=part.index, pid=os.getpid(), loads=_LOADS["n"], cpu_s=round(_cpu() - c0, 3))
     atomic_write(marker_path(parts, part), lambda p: p.write_text(
