@@ -90,27 +90,51 @@ class _Server:
             except subprocess.TimeoutExpired: self.proc.kill()
 
 
+class _Conn:
+    "One keep-alive HTTP/1.1 connection of the load loop (plain asyncio: the client stays light beside the server)."
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port, self.r, self.w = host, port, None, None
+
+    async def post(self, path: str, body: bytes) -> int:
+        "POST `body` as JSON; the response's status (its body is read and dropped)."
+        if self.w is None: self.r, self.w = await asyncio.open_connection(self.host, self.port)
+        self.w.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await self.w.drain()
+        head = await self.r.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = next(int(x.split(":", 1)[1]) for x in lines if x.lower().startswith("content-length:"))
+        await self.r.readexactly(length)
+        return int(lines[0].split()[1])
+
+    def close(self):
+        if self.w is not None: self.w.close()
+
+
 async def _load(url: str, sentences: list, n: int, conc: int, cap: float) -> dict:
     "At most `n` one-sentence requests, `conc` at a time, for at most `cap` seconds: latencies and counts."
-    import httpx
+    host, port = url.split("//")[1].split(":")
     lat, errors, nxt = [], 0, iter(range(n))
     t_end = time.monotonic() + cap
+    bodies = [json.dumps({"texts": [s]}).encode() for s in sentences]
 
-    async def worker(c):
+    async def worker():
         nonlocal errors
-        for i in nxt:
-            if time.monotonic() > t_end: return
-            t0 = time.perf_counter()
-            r = await c.post("/v1/annotate", json={"texts": [sentences[i % len(sentences)]]})
-            lat.append(time.perf_counter() - t0)
-            errors += r.status_code != 200
+        c = _Conn(host, int(port))
+        try:
+            for i in nxt:
+                if time.monotonic() > t_end: return
+                t0 = time.perf_counter()
+                status = await c.post("/v1/annotate", bodies[i % len(bodies)])
+                lat.append(time.perf_counter() - t0)
+                errors += status != 200
+        finally:
+            c.close()
 
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(c) for _ in range(conc)))
-        wall = time.perf_counter() - t0
-    return dict(wall=wall, lat=sorted(lat), errors=errors)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(conc)))
+    return dict(wall=time.perf_counter() - t0, lat=sorted(lat), errors=errors)
 
 
 def _pct(xs: list, q: float) -> float:

@@ -21,7 +21,7 @@ from ..config import add_options, from_args
 from ..serve.config import ServeConfig
 from .cli import run
 
-__all__ = ["parser", "main", "console"]
+__all__ = ["parser", "parse_args", "main", "console"]
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -40,11 +40,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None):
-    "Load the model and serve it until SIGTERM or Ctrl-C (see the module docstring)."
+def parse_args(argv=None):
+    "(namespace, ServeConfig) from the command line; a bad value exits 2 naming its flag."
     p = parser()
     a = p.parse_args(argv)
-    cfg = from_args(ServeConfig, a, p)
+    return a, from_args(ServeConfig, a, p)
+
+
+def main(argv=None):
+    "Load the model and serve it until SIGTERM or Ctrl-C (see the module docstring)."
+    a, cfg = parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     from ..serve.limits import read_api_key

@@ -106,8 +106,8 @@ class Service:
         if mode == "spans":
             res = [dict(annotated=a, spans=_span_dicts(t, sps)) for t, (a, sps) in zip(req.texts, out)]
         else:
-            res = [dict(annotated=hs[0][0], hypotheses=[dict(annotated=h, score=s) for h, s in hs] if c.n_best > 1 else None)
-                   for hs in out]
+            res = [dict(annotated=hs[0][0], **({"hypotheses": [dict(annotated=h, score=s) for h, s in hs]}
+                                               if c.n_best > 1 else {})) for hs in out]
         counts["spans"] = sum(len(r.get("spans") or ()) for r in res)
         return dict(results=res)
 
@@ -264,7 +264,7 @@ def _routes(api: FastAPI, service: Service):
 async def _answer(request: Request, work):
     "The endpoint's result, or its JSON error (an unexpected one logged by type only: messages may quote input)."
     rid = request.state.request_id
-    try: return await work
+    try: return JSONResponse(await work)   # already the response model's shape: no second validation pass
     except RequestError as e:
         return JSONResponse(error_body(e.status, e.code, e.message, rid), status_code=e.status, headers=e.headers)
     except Exception as e:  # a bug: say so without the message, which may hold text
