@@ -39,7 +39,7 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=0, help="use only the first N notes (0: all)")
     p.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     p.add_argument("--partition-size", type=int, default=25, help="notes per partition")
-    p.add_argument("--redact", default="surrogate", help="redaction (as seq2seq-predict --redact)")
+    p.add_argument("--redact", default="mask", help="redaction (as seq2seq-predict --redact)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of the process and of each worker")
     a = p.parse_args(argv)
     a.workers = [int(w) for w in a.workers.split(",")]

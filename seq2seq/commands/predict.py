@@ -12,6 +12,9 @@ splits them into sentences, decodes them in batches across documents and maps ev
 document offsets. --output-format csv jsonl brat i2b2 (several allowed) writes into the folder
 --out (a CSV file when csv is the only format); --redact mask|type|surrogate adds de-identified
 copies; --html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
+
+Archives: --engine dask runs the same work in partitions on a Dask cluster (--workers N local worker
+processes, or --cluster ADDRESS), writes each partition atomically and resumes a killed run.
 Example:
   seq2seq-predict --model m/model.safetensors --input-format text --input notes/ --out out/ \
       --output-format brat jsonl --redact surrogate --html out/review.html
