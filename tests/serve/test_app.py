@@ -123,6 +123,14 @@ def test_deidentify_equals_predict_on_the_same_notes(server, tiny_model, tmp_pat
     assert sum(len(w["spans"]) for w in want) > 3 and all(w["redacted"] != w["text"] for w in want)
 
 
+def test_n_best_and_free_decoding(server, texts):
+    best = annotate(server, texts[:3], decoder="beam", beam_size=4, n_best=3)
+    assert all(len(r["hypotheses"]) == 3 and r["hypotheses"][0]["annotated"] == r["annotated"] and "spans" not in r
+               for r in best)
+    free = annotate(server, texts[:3], faithful=False)
+    assert all(set(r) == {"annotated"} for r in free)
+
+
 def test_deidentify_defaults_and_options(server):
     doc = "Seen by Dr. Lindqvist on 3/6/2091. Lindqvist agreed."
     r = httpx.post(server.url + "/v1/deidentify", json=dict(documents=[dict(text=doc)]), timeout=60).json()
