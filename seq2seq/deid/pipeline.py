@@ -57,8 +57,11 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731  (skipped files: one line each)
     docs = read_documents(input_path, input_format, src=src or learn.meta["src"], warn=warn)
     _attach_ref(docs, input_format, ref, input_path)
-    preds, redacted = deidentify(learn, docs, red, cfg, split=input_format != "csv", min_score=out.min_score,
-                                 repeats=repeats, progress=True, warn=warn, **options)
+    preds = predict_documents(learn, docs, cfg, split=input_format != "csv", min_score=out.min_score,
+                              progress=True, warn=warn, **options)
+    if repeats.active(red.mode != "none"):
+        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
+    redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
     paths = write_outputs(out, preds, redacted)
     if out.html:
         Path(out.html).parent.mkdir(parents=True, exist_ok=True)
@@ -71,20 +74,6 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
     log(f"{res['documents']} document(s), {res['sentences']} sentence(s), {res['spans']} span(s) -> "
         + ", ".join(f"{k}: {v}" for k, v in res["outputs"].items()))
     return res
-
-
-def deidentify(learn, docs, red: RedactConfig, cfg=None, *, split: bool = True, min_score: float = 0.,
-               repeats: RepeatConfig = RepeatConfig(), progress: bool = False, warn: Callable[[str], None] = print,
-               **options):
-    """`(predictions, redacted texts or None)` of the Documents `docs`: their spans
-    (`documents.predict_documents`), the repeats of predicted strings (`repeats`) and the redacted
-    copies (`red`). What predict_docs, the service (seq2seq/serve) and the archive engine share."""
-    preds = predict_documents(learn, docs, cfg, split=split, min_score=min_score, progress=progress, warn=warn,
-                              **options)
-    if repeats.active(red.mode != "none"):
-        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
-    redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
-    return preds, redacted
 
 
 def _check_html(path, overwrite: bool):
@@ -103,3 +92,18 @@ def _write_metrics(m: dict, out: OutputConfig, log) -> dict:
     log(f"span P/R/F1 {m['precision']:.4f}/{m['recall']:.4f}/{m['f1']:.4f} (strict), PHI recall "
         f"{m['phi']['phi_recall']:.4f}, over-redaction {m['phi']['over_redaction']:.4f} (per type: {path})")
     return m
+
+
+def deidentify(learn, docs, red: RedactConfig, cfg=None, *, split: bool = True, min_score: float = 0.,
+               repeats: RepeatConfig = RepeatConfig(), progress: bool = False, warn: Callable[[str], None] = print,
+               **options):
+    """`(predictions, redacted texts or None)` of the Documents `docs`: their spans
+    (`documents.predict_documents`), the repeats of predicted strings (`repeats`) and the redacted
+    copies (`red`): the steps of `predict_docs` between reading and writing, for callers that bring
+    their own documents (the service, seq2seq/serve; the archive engine, seq2seq/engine)."""
+    preds = predict_documents(learn, docs, cfg, split=split, min_score=min_score, progress=progress, warn=warn,
+                              **options)
+    if repeats.active(red.mode != "none"):
+        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
+    redacted = None if red.mode == "none" else [redact(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
+    return preds, redacted
