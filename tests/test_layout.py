@@ -30,7 +30,9 @@ LIGHT = ["seq2seq.text.tags", "seq2seq.text.scores", "seq2seq.text.sentences", "
          "seq2seq.models.config", "seq2seq.decoding.config", "seq2seq.training.config", "seq2seq.deid.review",
          "seq2seq.weak.functions", "seq2seq.resources", "seq2seq.config", "seq2seq.errors", "seq2seq.deid.repeats",
          "seq2seq.deid.redact", "seq2seq.deid.policy", "seq2seq.deid.keys", "seq2seq.deid.reidentify",
-         "seq2seq.commands.reidentify"]
+         "seq2seq.commands.reidentify",
+         "seq2seq.serve.config", "seq2seq.engine.config", "seq2seq.serve.batcher", "seq2seq.serve.limits",
+         "seq2seq.serve.logs"]
 
 
 def _modules() -> dict:

@@ -14,6 +14,9 @@ document offsets. --output-format csv jsonl brat i2b2 (several allowed) writes i
 per-type --redact-policy FILE) adds de-identified copies, written as OUT/redacted/DOC.txt for notes;
 --key-file FILE keys consistent pseudonyms, hash and encrypt (seq2seq-reidentify undoes encrypt);
 --html OUT.html writes a review page; --ref (brat/i2b2: their annotations) scores spans.
+
+Archives: --engine dask runs the same work in partitions on a Dask cluster (--workers N local worker
+processes, or --cluster ADDRESS), writes each partition atomically and resumes a killed run.
 Example:
   seq2seq-predict --model m/model.safetensors --input-format text --input notes/ --out out/ \
       --output-format brat jsonl --redact surrogate --html out/review.html
@@ -25,6 +28,7 @@ from ..config import add_options, from_args
 from ..decoding.config import DecodeConfig
 from ..deid.redact import RedactConfig
 from ..deid.repeats import RepeatConfig
+from ..engine.config import EngineConfig
 from .cli import run
 
 __all__ = ["parse_args", "main", "console"]
@@ -59,8 +63,10 @@ def parser() -> argparse.ArgumentParser:
                                                 "or a built-in name (meddocan, presidio), as seq2seq-convert --map")
     p.add_argument("--show", type=int, default=0, help="print this many predictions next to their references")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: usable cores, at most 8; "
+                                               "with --engine dask: per worker, default 1)")
     add_options(p, DecodeConfig)
+    add_options(p, EngineConfig)
     p.set_defaults(**CLI_DEFAULTS)
     return p
 
@@ -89,6 +95,7 @@ def parse_args(argv=None):
     a.repeat_cfg = from_args(RepeatConfig, a, p)
     a.redact_cfg = from_args(RedactConfig, a, p, prefix="redact.", seed=a.seed if a.seed is not None else 0)
     if a.map and a.ref is None: p.error("--map maps the types of the reference: give --ref too")
+    a.engine_cfg = from_args(EngineConfig, a, p)
     cfg = from_args(DecodeConfig, a, p)
     if not cfg.faithful and not _plain_csv(a):
         p.error("--no-faithful: document input, span outputs, redaction, --html and --min-score need faithful "
@@ -125,6 +132,9 @@ def _documents(a, cfg, ref_map):
 def main(argv=None):
     "Decode --csv (or documents, --input) into --out (see the module docstring)."
     a, cfg = parse_args(argv)
+    if a.engine_cfg.engine != "none":
+        from .archive import run_archive   # the same work in partitions on a Dask cluster (seq2seq/engine)
+        return run_archive(a, cfg, _plain_csv(a))
     from ..training.device import set_threads
     from ..training.learner import load_seq2seq
     from ..deid.predict_csv import check_output, predict_csv

@@ -14,7 +14,8 @@ COMMANDS = (("seq2seq.commands.train", "scripts/train.py"),
             ("seq2seq.commands.predict", "scripts/predict.py"),
             ("seq2seq.commands.convert", "scripts/convert.py"),
             ("seq2seq.commands.weak_label", "scripts/weak_label.py"),
-            ("seq2seq.commands.reidentify", "scripts/reidentify.py"))
+            ("seq2seq.commands.reidentify", "scripts/reidentify.py"),
+            ("seq2seq.commands.serve", "scripts/serve.py"))
 
 
 def command_parser(module_name: str) -> argparse.ArgumentParser:
@@ -92,7 +93,7 @@ def command_markdown(module_name: str, script: str) -> str:
 
 
 def options_markdown() -> str:
-    "The whole options page: one section per command (`seq2seq-train`, -predict, -convert, -weak-label)."
+    "The whole options page: one section per command (`seq2seq-train`, -predict, -convert, -weak-label, -serve)."
     head = ["# Options reference", "",
             "Every option of every command, generated when the docs are built from the commands' own "
             "argparse parsers (which are built from the config dataclasses), so this page says what "

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from ..formats.documents import DocumentError, read_documents
 from ..formats.writers import OutputConfig, check_outputs, write_outputs
@@ -23,7 +23,7 @@ from .references import map_ref_spans, model_types, type_warning
 from .repeats import RepeatConfig, with_repeats
 from .review import review_html, span_metrics
 
-__all__ = ["predict_docs", "REF_ANNOTATIONS"]
+__all__ = ["predict_docs", "deidentify", "Deidentified", "REF_ANNOTATIONS"]
 
 REF_ANNOTATIONS = "annotations"   # --ref value meaning: the annotations of brat/i2b2 input
 
@@ -69,13 +69,8 @@ def predict_docs(learn, input_path, input_format: str, out: OutputConfig, red: R
         if d.ref is not None: d.ref = map_ref_spans(d.text, d.ref, ref_map)
     extra = ([_metrics_path(out)] if ref is not None else []) + ([Path(out.html)] if out.html else [])
     check_outputs(out, red.active, documents, inputs, doc_ids=[d.doc_id for d in docs], extra=extra)  # before decoding
-    preds = predict_documents(learn, docs, cfg, split=input_format != "csv", min_score=out.min_score,
-                              progress=True, warn=warn, **options)
-    if repeats.active(red.active):
-        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
-    done = [redact_spans(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds] if red.active else None
-    redacted = None if done is None else [d.text for d in done]
-    replacements = None if done is None else [d.replacements for d in done]
+    preds, redacted, replacements = deidentify(learn, docs, red, cfg, split=documents, min_score=out.min_score,
+                                               repeats=repeats, progress=True, warn=warn, **options)
     m, files = span_metrics(preds), {}
     if m is not None: files[_metrics_path(out)] = json.dumps(m, indent=2)
     if out.html: files[Path(out.html)] = review_html(preds, title=f"Predicted spans: {Path(input_path).name}",
@@ -125,3 +120,27 @@ def _log_metrics(m: dict, path: Path, log) -> dict:
     log(f"span P/R/F1 {m['precision']:.4f}/{m['recall']:.4f}/{m['f1']:.4f} (strict), PHI recall "
         f"{m['phi']['phi_recall']:.4f}, over-redaction {m['phi']['over_redaction']:.4f} (per type: {path})")
     return m
+
+
+class Deidentified(NamedTuple):
+    "What `deidentify` gives: the DocumentPredictions and, when redacting, the redacted texts and replacements."
+    preds: list
+    redacted: Optional[list]
+    replacements: Optional[list]
+
+
+def deidentify(learn, docs, red: RedactConfig, cfg=None, *, split: bool = True, min_score: float = 0.,
+               repeats: RepeatConfig = RepeatConfig(), progress: bool = False, warn: Callable[[str], None] = print,
+               **options) -> Deidentified:
+    """The spans of the Documents `docs` (`documents.predict_documents`), the repeats of predicted
+    strings (`repeats`) and the redacted copies (`red`, in the model's language unless it names one):
+    the steps of `predict_docs` between reading and writing, for callers that bring their own documents
+    (the service, seq2seq/serve; the archive engine, seq2seq/engine)."""
+    red = _for_model(red, learn)
+    preds = predict_documents(learn, docs, cfg, split=split, min_score=min_score, progress=progress, warn=warn,
+                              **options)
+    if repeats.active(red.active):
+        for p in preds: p.spans = with_repeats(p.doc.text, p.spans, repeats)
+    if not red.active: return Deidentified(preds, None, None)
+    done = [redact_spans(p.doc.text, p.spans, red, p.doc.doc_id) for p in preds]
+    return Deidentified(preds, [d.text for d in done], [d.replacements for d in done])

@@ -22,7 +22,7 @@ from ..text.tags import TagError, parse
 from .references import map_ref_text, model_types, type_warning
 from ..utils import temp_beside
 
-__all__ = ["predict_csv", "check_output"]
+__all__ = ["predict_csv", "check_output", "inspect_input", "read_chunks", "predict_chunk"]
 
 
 def check_output(out) -> Path:
@@ -35,7 +35,7 @@ def check_output(out) -> Path:
     return out
 
 
-def _inspect(path: Path, src: str, ref: Optional[str], sep: Optional[str], added: list, overwrite: bool):
+def inspect_input(path: Path, src: str, ref: Optional[str], sep: Optional[str], added: list, overwrite: bool):
     """(delimiter, header, data rows) of the input, after every check that needs no decoding:
     the file, its encoding, its delimiter and header, NUL bytes, and the columns to add."""
     if not path.is_file(): raise DataError(f"{path}: no such file")
@@ -60,7 +60,7 @@ def _inspect(path: Path, src: str, ref: Optional[str], sep: Optional[str], added
     return sep, header, rows
 
 
-def _chunks(path: Path, sep: str, header: list, chunk_rows: int):
+def read_chunks(path: Path, sep: str, header: list, chunk_rows: int):
     "Read `path` in chunks of strings, with the header exactly as read (see seq2seq/formats/csvio.py)."
     try:
         yield from pd.read_csv(path, sep=sep, names=header, header=0, dtype=str, keep_default_na=False,
@@ -88,15 +88,15 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     csv_in, out = Path(csv_in), check_output(out)
     src = src or learn.meta["src"]
     added = [pred_col] + ([f"{pred_col}_nbest"] if cfg.n_best > 1 else [])
-    sep, header, total = _inspect(csv_in, src, ref, sep, added, overwrite_column)
+    sep, header, total = inspect_input(csv_in, src, ref, sep, added, overwrite_column)
     if total == 0: raise DataError(f"{csv_in}: no rows")
     stats = getattr(getattr(learn, "model", None), "src_stats", None)  # an open-vocabulary model counts unseen tokens
     if stats is not None: stats.update(tokens=0, oov=0)
     keep = dict(preds=[], refs=[], srcs=[], empty=0, rows=0)
     with temp_beside(out) as tmp:  # renamed onto `out` only when every chunk is written
-        chunks = _chunks(csv_in, sep, header, chunk_rows)
+        chunks = read_chunks(csv_in, sep, header, chunk_rows)
         for i, chunk in enumerate(progress_bar(chunks, total=-(-total // chunk_rows))):
-            _predict_chunk(learn, chunk, src, pred_col, cfg)
+            predict_chunk(learn, chunk, src, pred_col, cfg)
             chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False, sep=sep, quoting=QUOTING)
             _keep(keep, chunk, src, pred_col, ref, ref_map)
         if keep["rows"] == 0: raise DataError(f"{csv_in}: no rows")
@@ -107,7 +107,7 @@ def predict_csv(learn, csv_in, out, cfg: Optional[DecodeConfig] = None, *, src: 
     return _report(learn, keep, out, ref, show, log)
 
 
-def _predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, cfg: DecodeConfig):
+def predict_chunk(learn, chunk: pd.DataFrame, src: str, pred_col: str, cfg: DecodeConfig):
     "Add the prediction column(s) to one chunk in place."
     res = learn.restore(chunk[src].tolist(), cfg, with_scores=True)
     chunk[pred_col] = [r[0][0] for r in res]

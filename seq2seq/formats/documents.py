@@ -14,9 +14,9 @@ import pandas as pd
 
 from ..errors import UserError
 from ..text.tags import Span
-from .readers import Report, read_brat, read_i2b2
+from .readers import Report, _files, read_brat, read_i2b2
 
-__all__ = ["INPUT_FORMATS", "Document", "DocumentError", "read_documents"]
+__all__ = ["INPUT_FORMATS", "Document", "DocumentError", "read_documents", "document_files"]
 
 INPUT_FORMATS = ("csv", "text", "brat", "i2b2")
 PathLike = Union[str, os.PathLike]
@@ -123,3 +123,12 @@ def read_documents(path: PathLike, fmt: str, *, src: str = "orig_text",
     ids = [d.doc_id for d in docs]
     if len(set(ids)) < len(ids): raise DocumentError(f"--input {path}: two documents share an id (file name without extension)")
     return docs
+
+
+def document_files(path: PathLike, fmt: str) -> List[Path]:
+    """The files the documents of `path` (input format text, brat or i2b2) are read from, in the order
+    `read_documents` reads them (`.txt`, `.ann`, `.xml`); `read_documents(file, fmt)` reads one alone."""
+    if fmt == "text": return _text_files(Path(path))
+    if fmt not in ("brat", "i2b2"): raise DocumentError(f"--input-format {fmt!r}: not a format of document files")
+    try: return _files(path, (".ann",) if fmt == "brat" else (".xml",))
+    except UserError as e: raise DocumentError(f"--input {path}: {e}") from None
