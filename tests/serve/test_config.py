@@ -23,3 +23,27 @@ def test_other_hosts_need_a_key(host):
 def test_bad_values_name_their_option(field, value):
     with pytest.raises(ConfigError, match=field):
         ServeConfig(**{field: value})
+
+
+def test_a_request_redaction_takes_the_servers_policy_and_key(tmp_path):
+    from seq2seq.config import ConfigError
+    from seq2seq.deid.keys import new_key_file
+    from seq2seq.deid.redact import REDACT_MODES, redact
+    from seq2seq.serve.config import _REDACT_MODES
+    from seq2seq.serve.redaction import redact_config
+    from seq2seq.text.tags import ScoredSpan
+    assert _REDACT_MODES == REDACT_MODES  # the light copy of the modes
+    text, spans = "Seen by Dr. Smith.", [ScoredSpan(12, 17, "NAME:DOCTOR", .9)]
+    plain = ServeConfig()
+    with pytest.raises(ConfigError, match="key"):  # hash needs the server's key
+        redact_config(plain, "hash")
+    key = tmp_path / "k"
+    new_key_file(key)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("NAME: hash\n")
+    cfg = ServeConfig(key_file=str(key), redact_policy=str(policy))
+    red = redact_config(cfg, "mask", seed=3)
+    assert red.mode == "mask" and red.seed == 3 and red.operator("NAME:DOCTOR") == "hash" and red.operator("DATE") == "mask"
+    out = redact(text, spans, red)
+    assert "Smith" not in out and out.startswith("Seen by Dr. [NAME") and out == redact(text, spans, redact_config(cfg, "mask"))
+    assert str(key.read_bytes()) not in repr(red)
