@@ -3,19 +3,19 @@ lays them out (`formats.writers.targets`), so the two runs' outputs can be compa
 
 - plain CSV: the part CSVs concatenated (only the first holds the header) -> `--out`;
 - `predictions.jsonl`: the parts' lines concatenated; `predictions.csv`: the same, one header;
-- `brat/`, `i2b2/`, `redacted/`: every part's files, hard-linked where the filesystem allows (else copied).
+- `brat/`, `i2b2/`, `redacted/`: every part's files, copied.
 
-Everything is staged under a temporary name in the destination folder, then renamed into place;
-an interrupted merge leaves the parts, and the rerun merges again.
+Everything is written under a temporary name beside its target and put in place together, with the
+output folder's manifest (`formats.output_set`); an interrupted merge leaves the parts, and the rerun
+merges again.
 """
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List
 
 import pandas as pd
 
+from ..formats.output_set import OutputSet
 from ..utils import atomic_write
 from .partitions import Job, Partition
 
@@ -47,40 +47,19 @@ def merge_plain(job: Job, parts: List[Partition]) -> Path:
     return atomic_write(Path(job.out), lambda tmp: _concat(tmp, files))
 
 
-def _link_all(dest: Path, folders: List[Path]):
-    "A new folder `dest` holding the files of `folders` (hard links, or copies across filesystems)."
-    dest.mkdir()
-    for d in folders:
-        if not d.is_dir(): continue
-        for f in sorted(d.iterdir()):
-            try: os.link(f, dest / f.name)
-            except OSError: shutil.copy2(f, dest / f.name)
-
-
-def _put(tmp: Path, dest: Path):
-    "Move `tmp` onto `dest`, replacing what is there (an old folder is swapped out, then removed)."
-    old = None
-    if dest.is_dir():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    if old is not None: shutil.rmtree(old)
-
-
 def merge_documents(job: Job, parts: List[Partition], targets: Dict[str, Path]) -> Dict[str, Path]:
     """Assemble each output of `targets` (format -> path, from `writers.targets`) from the partitions'
-    folders; partitions that kept no document (all failed) have no folder and are passed over."""
+    folders, as one output set (`formats.output_set.OutputSet`: all in place together, the folder's
+    manifest listing them, so a later `--overwrite` replaces only these files, as after a one-process
+    run); partitions that kept no document (all failed) have no folder and are passed over."""
     folders = [job.parts_dir / p.name for p in parts if (job.parts_dir / p.name).is_dir()]
-    root = Path(job.out)
-    root.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=root, prefix=".merge-"))
-    try:
+    with OutputSet(Path(job.out), job.overwrite) as outs:
         for fmt, dest in targets.items():
             inside = [d / dest.name for d in folders]
-            if fmt == "jsonl": _concat(stage / dest.name, [f for f in inside if f.is_file()])
-            elif fmt == "csv": _concat(stage / dest.name, [f for f in inside if f.is_file()], skip_header=True)
-            else: _link_all(stage / dest.name, inside)
-        for dest in targets.values(): _put(stage / dest.name, dest)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+            if fmt == "jsonl": _concat(outs.path(dest), [f for f in inside if f.is_file()])
+            elif fmt == "csv": _concat(outs.path(dest), [f for f in inside if f.is_file()], skip_header=True)
+            else:
+                for f in sorted(x for d in inside if d.is_dir() for x in d.iterdir()):
+                    shutil.copyfile(f, outs.path(dest / f.name))
+        outs.commit()
     return targets
